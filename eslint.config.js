@@ -1,0 +1,38 @@
+// @ts-check
+const tseslint = require('typescript-eslint');
+const js = require('@eslint/js');
+const { builtinModules } = require('node:module');
+
+const nodeBuiltins = builtinModules.flatMap((m) => [m, `node:${m}`]);
+
+module.exports = tseslint.config(
+  { ignores: ['dist/**', 'node_modules/**', '.engines/**', '.tools/**', 'data/**', 'coverage/**', '*.js'] },
+  js.configs.recommended,
+  ...tseslint.configs.recommended,
+  {
+    rules: {
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+    },
+  },
+  {
+    // Workflow code is bundled by Temporal and replayed: deterministic, no Node builtins, no I/O.
+    files: ['workflows/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: nodeBuiltins.map((name) => ({ name, message: 'Workflow code must not use Node builtins.' })),
+          patterns: [
+            {
+              group: ['../src/*', '../../src/*', '!../src/core', '!../src/core/*', '!../src/mailet/graph', '!../src/mailet/graph/*',
+                '!../../src/core', '!../../src/core/*', '!../../src/mailet/graph', '!../../src/mailet/graph/*'],
+              message: 'Workflows may import only pure modules (src/core, src/mailet/graph).',
+            },
+            { group: ['../activities/*', '../../activities/*'], importNamePattern: '^(?!type )', message: 'Import activities as types only.' },
+          ],
+        },
+      ],
+      'no-restricted-globals': ['error', 'setTimeout', 'setInterval', 'process', 'Buffer'],
+    },
+  },
+);

@@ -1,0 +1,13 @@
+import { InvalidInputError } from '../../core/errors';
+
+const BUCKET = /^[a-z0-9-]{1,40}$/;
+const BLOB_ID = /^[0-9a-f]{64}$/;
+
+export function assertBucket(bucket: string): void {
+  if (!BUCKET.test(bucket)) throw new InvalidInputError(`Invalid bucket name: ${JSON.stringify(bucket)}`);
+}
+
+/** Blob ids are SHA-256 hex digests; anything else (e.g. `../x`) is refused before any I/O. */
+export function assertBlobId(blobId: string): void {
+  if (!BLOB_ID.test(blobId)) throw new InvalidInputError(`Invalid blob id: ${JSON.stringify(blobId)}`);
+}

@@ -1,0 +1,27 @@
+import type Database from 'better-sqlite3';
+import type { StoredUser, UsersRepository } from '../../users/api/users-repository';
+
+export class SqliteUsersRepository implements UsersRepository {
+  constructor(private readonly db: Database.Database) {}
+
+  async upsertUser(user: StoredUser): Promise<void> {
+    this.db
+      .prepare('INSERT INTO users (username, password_hash) VALUES (?, ?) ON CONFLICT (username) DO UPDATE SET password_hash = excluded.password_hash')
+      .run(user.username, user.passwordHash);
+  }
+
+  async getUser(username: string): Promise<StoredUser | null> {
+    const row = this.db.prepare('SELECT username, password_hash FROM users WHERE username = ?').get(username) as
+      | { username: string; password_hash: string }
+      | undefined;
+    return row ? { username: row.username, passwordHash: row.password_hash } : null;
+  }
+
+  async removeUser(username: string): Promise<void> {
+    this.db.prepare('DELETE FROM users WHERE username = ?').run(username);
+  }
+
+  async listUsers(): Promise<string[]> {
+    return (this.db.prepare('SELECT username FROM users ORDER BY username').all() as { username: string }[]).map((r) => r.username);
+  }
+}

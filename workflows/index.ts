@@ -1,0 +1,1 @@
+export { processMail, traceQuery } from './process-mail';
