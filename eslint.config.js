@@ -18,17 +18,20 @@ module.exports = tseslint.config(
     // Workflow code is bundled by Temporal and replayed: deterministic, no Node builtins, no I/O.
     files: ['workflows/**/*.ts'],
     rules: {
-      'no-restricted-imports': [
+      '@typescript-eslint/no-restricted-imports': [
         'error',
         {
           paths: nodeBuiltins.map((name) => ({ name, message: 'Workflow code must not use Node builtins.' })),
           patterns: [
             {
-              group: ['../src/*', '../../src/*', '!../src/core', '!../src/core/*', '!../src/mailet/graph', '!../src/mailet/graph/*',
-                '!../../src/core', '!../../src/core/*', '!../../src/mailet/graph', '!../../src/mailet/graph/*'],
+              regex: '^(\\.\\./)+src/(?!core/|mailet/graph/)',
               message: 'Workflows may import only pure modules (src/core, src/mailet/graph).',
             },
-            { group: ['../activities/*', '../../activities/*'], importNamePattern: '^(?!type )', message: 'Import activities as types only.' },
+            {
+              regex: '^(\\.\\./)+activities/',
+              allowTypeImports: true,
+              message: 'Workflows import activities as types only (proxyActivities<typeof acts>).',
+            },
           ],
         },
       ],

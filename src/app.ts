@@ -36,6 +36,8 @@ export interface RunningPostflow {
   readonly temporalAddress: string;
   readonly client: Client;
   readonly ports: { smtp?: number; imap?: number; webadmin?: number };
+  /** Process id of the Temporal dev server this node started, if any. */
+  readonly temporalDevServerPid?: number;
   stop(): Promise<void>;
 }
 
@@ -60,6 +62,7 @@ export async function startPostflow(options: StartOptions): Promise<RunningPostf
     const graph = registry.compile(options.graph ?? DEFAULT_GRAPH);
 
     let temporalAddress = config.temporal.address;
+    let temporalDevServerPid: number | undefined;
     if (!temporalAddress) {
       if (config.profile === 'distributed') throw new ConfigError('temporal.address: required on the distributed profile (host:port of the Temporal frontend)');
       const devServer = new TemporalDevServer({
@@ -72,6 +75,7 @@ export async function startPostflow(options: StartOptions): Promise<RunningPostf
       await devServer.start();
       stack.push(() => devServer.stop());
       temporalAddress = devServer.address;
+      temporalDevServerPid = devServer.pid;
     }
 
     let connection: Connection;
@@ -160,7 +164,7 @@ export async function startPostflow(options: StartOptions): Promise<RunningPostf
       stack.push(() => webadmin.close());
     }
     logger.info({ profile: config.profile, temporal: temporalAddress, ...ports }, 'Postflow started');
-    return { backends, temporalAddress, client, ports, stop };
+    return { backends, temporalAddress, temporalDevServerPid, client, ports, stop };
   } catch (err) {
     await stop();
     throw err;

@@ -3,7 +3,7 @@ import { accessSync, constants, createWriteStream, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { Connection } from '@temporalio/client';
 import type { Logger } from 'pino';
-import { projectRoot } from '../src/core/project-root';
+import { projectRoot } from '../src/config/project-root';
 
 /** How long the dev server may take to answer after spawn (first start creates its SQLite schema). */
 export const DEV_SERVER_START_TIMEOUT_MS = 60_000;
@@ -85,6 +85,11 @@ export class TemporalDevServer {
     }
     await this.stop();
     throw new Error(`The Temporal dev server did not answer on ${this.address} within ${DEV_SERVER_START_TIMEOUT_MS / 1000} s`);
+  }
+
+  /** Process id of the dev server child, when this instance started one. */
+  get pid(): number | undefined {
+    return this.child?.pid;
   }
 
   async stop(): Promise<void> {

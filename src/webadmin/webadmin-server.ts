@@ -25,7 +25,7 @@ export const MAX_BODY_BYTES = 1024 * 1024;
 
 /** WebAdmin: James-compatible REST routes, one fastify plugin per resource. */
 export function createWebAdmin(deps: WebAdminDeps): FastifyInstance {
-  const app = Fastify({ loggerInstance: deps.logger as FastifyBaseLogger, bodyLimit: MAX_BODY_BYTES, disableRequestLogging: true });
+  const app = Fastify({ loggerInstance: deps.logger as FastifyBaseLogger, bodyLimit: MAX_BODY_BYTES });
   registerErrorHandling(app);
   app.register(healthRoutes(deps));
   app.register(domainRoutes(deps));

@@ -1,0 +1,3 @@
+import { describeMailPath } from './mail-path.suite';
+
+describeMailPath('embedded');
