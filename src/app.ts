@@ -9,7 +9,7 @@ import { ConfigError } from './config/load-config';
 import { DEFAULT_GRAPH } from './mailet/graph/default-graph';
 import type { ProcessorGraph } from './mailet/graph/model';
 import { MailetRegistry } from './mailet/registry';
-import { createImapServer } from './protocols/imap/server';
+import { createImapServer } from './protocols/imap';
 import { SmtpServer } from './protocols/smtp/smtp-server';
 import { TemporalMailQueue } from './queue/temporal-mail-queue';
 import type { Backends, HealthCheck } from './storage/backends';

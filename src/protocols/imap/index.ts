@@ -1,0 +1,2 @@
+export { createImapServer, type ImapServer, type ImapServerOptions } from './server';
+export type { ImapDeps } from './types';

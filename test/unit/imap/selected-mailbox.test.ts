@@ -1,0 +1,41 @@
+import type { Mailbox } from '../../../src/mailbox/api/mailbox-store';
+import { ImapBadError } from '../../../src/protocols/imap/errors';
+import { SelectedMailbox } from '../../../src/protocols/imap/selected-mailbox';
+import { parseSequenceSet } from '../../../src/protocols/imap/sequence-set';
+
+const mailbox: Mailbox = { id: 'm1', owner: 'u', name: 'INBOX', uidValidity: 1, uidNext: 20, highestModSeq: 1, messageCount: 4 };
+
+describe('SelectedMailbox', () => {
+  const view = (): SelectedMailbox => new SelectedMailbox(mailbox, false, [3, 5, 9, 12]);
+
+  it('maps message sequence numbers to UID ranges', () => {
+    expect(view().uidRangesForSequenceSet(parseSequenceSet('2:*'))).toEqual([{ from: 5, to: 12 }]);
+    expect(view().uidRangesForSequenceSet(parseSequenceSet('1,3'))).toEqual([
+      { from: 3, to: 3 },
+      { from: 9, to: 9 },
+    ]);
+  });
+
+  it('refuses sequence numbers beyond the message count', () => {
+    expect(() => view().uidRangesForSequenceSet(parseSequenceSet('4:5'))).toThrow(ImapBadError);
+    expect(() => new SelectedMailbox(mailbox, false, []).uidRangesForSequenceSet(parseSequenceSet('1:*'))).toThrow(ImapBadError);
+  });
+
+  it('clamps UID sets to the view, n:* above the highest UID giving the last message', () => {
+    expect(view().uidRangesForUidSet(parseSequenceSet('100:*'))).toEqual([{ from: 12, to: 12 }]);
+    expect(view().uidRangesForUidSet(parseSequenceSet('1:4,50'))).toEqual([{ from: 3, to: 4 }]);
+    expect(new SelectedMailbox(mailbox, false, []).uidRangesForUidSet(parseSequenceSet('1:*'))).toEqual([]);
+  });
+
+  it('gives the sequence number of UIDs in the view only', () => {
+    expect(view().sequenceOf(9)).toBe(3);
+    expect(view().sequenceOf(10)).toBeNull();
+  });
+
+  it('reports expunged messages highest first, then the new count', () => {
+    const selected = view();
+    expect(selected.update([3, 9, 13, 14])).toEqual({ expunged: [4, 2], exists: 4 });
+    expect(selected.sequenceOf(13)).toBe(3);
+    expect(selected.update([3, 9, 13, 14])).toEqual({ expunged: [], exists: null });
+  });
+});
