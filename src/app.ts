@@ -142,9 +142,9 @@ export async function startPostflow(options: StartOptions): Promise<RunningPostf
           mailboxes: backends.mailboxes,
           blobs: backends.blobs,
           authenticate: (username, password) => userService.authenticate(username, password),
-          logger: logger.child({ component: 'imap' }),
+          logger,
         },
-        { host: config.imap.host, port: config.imap.port, logger: logger.child({ component: 'imap' }) },
+        { host: config.imap.host, port: config.imap.port },
       );
       ports.imap = (await imap.listen()).port;
       stack.push(() => imap.close());

@@ -65,7 +65,9 @@ export class TemporalDevServer {
       '--ui-port', String(this.options.uiPort),
       '--log-level', 'warn',
     ];
-    const child = spawn(this.options.cliPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    // Own process group: a terminal's Ctrl-C reaches Postflow only, which stops its worker
+    // before it stops Temporal.
+    const child = spawn(this.options.cliPath, args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
     this.child = child;
     child.stdout?.pipe(log);
     child.stderr?.pipe(log);
@@ -94,7 +96,7 @@ export class TemporalDevServer {
 
   async stop(): Promise<void> {
     const child = this.child;
-    if (!child) return;
+    if (!child || child.exitCode !== null || child.signalCode !== null) return;
     const gone = new Promise<void>((resolve) => child.once('exit', () => resolve()));
     child.kill('SIGTERM');
     const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
