@@ -64,6 +64,10 @@ export class TemporalDevServer {
       '--port', String(this.options.port),
       '--ui-port', String(this.options.uiPort),
       '--log-level', 'warn',
+      // WAL lets readers run beside the single writer; FULL keeps every acknowledged workflow
+      // start durable across an OS crash too (NORMAL would only survive a process crash).
+      '--sqlite-pragma', 'journal_mode=WAL',
+      '--sqlite-pragma', 'synchronous=FULL',
     ];
     // Own process group: a terminal's Ctrl-C reaches Postflow only, which stops its worker
     // before it stops Temporal.
