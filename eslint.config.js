@@ -6,9 +6,18 @@ const { builtinModules } = require('node:module');
 const nodeBuiltins = builtinModules.flatMap((m) => [m, `node:${m}`]);
 
 module.exports = tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', '.engines/**', '.tools/**', 'data/**', 'coverage/**', '*.js'] },
+  { ignores: ['dist/**', 'node_modules/**', '.engines/**', '.tools/**', 'data/**', 'coverage/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
+  {
+    // Plain CommonJS scripts (install hook, jest reporter, configs).
+    files: ['**/*.js'],
+    languageOptions: {
+      sourceType: 'commonjs',
+      globals: { require: 'readonly', module: 'writable', __dirname: 'readonly', process: 'readonly', console: 'readonly' },
+    },
+    rules: { '@typescript-eslint/no-require-imports': 'off' },
+  },
   {
     rules: {
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],

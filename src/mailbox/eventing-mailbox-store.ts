@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { AlreadyExistsError } from '../core/errors';
 import type { EventBus } from '../events/api/event-bus';
 import type { AppendRequest, Mailbox, MailboxStore, MessageMetadata, UidRange } from './api/mailbox-store';
 
@@ -17,7 +18,14 @@ export class EventingMailboxStore implements MailboxStore {
 
   async ensureMailbox(owner: string, name: string): Promise<Mailbox> {
     const existing = await this.store.getMailbox(owner, name);
-    return existing ?? this.store.ensureMailbox(owner, name);
+    if (existing) return existing;
+    try {
+      return await this.createMailbox(owner, name);
+    } catch (err) {
+      // Created concurrently by someone else, who dispatched MailboxAdded.
+      if (!(err instanceof AlreadyExistsError)) throw err;
+      return this.store.ensureMailbox(owner, name);
+    }
   }
 
   getMailbox(owner: string, name: string): Promise<Mailbox | null> {
