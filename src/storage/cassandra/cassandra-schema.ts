@@ -1,6 +1,5 @@
 /**
- * Schema of the distributed profile (Cassandra 5.0). Migrations are append-only: entry `i` brings
- * the keyspace from version `i` to `i + 1`; the version reached is kept in `schema_version`.
+ * Schema of the distributed profile (Cassandra 5.0).
  * Every statement is idempotent (`IF NOT EXISTS`) so a node that dies mid-migration can rerun it.
  *
  * Layout (sized for ~10 million messages on 2+ nodes):
@@ -27,70 +26,30 @@
  *   `mail_repository_mail` (repository, key) → mail JSON: one small partition per mail so a large
  *   error repository does not make one huge partition.
  */
-export function schemaMigrations(keyspace: string): string[][] {
-  return [
-    [
-      `CREATE TABLE IF NOT EXISTS ${keyspace}.mailbox (
-         id uuid PRIMARY KEY,
-         owner text,
-         name text,
-         uid_validity bigint)`,
-      `CREATE TABLE IF NOT EXISTS ${keyspace}.mailbox_path (
-         owner text,
-         name text,
-         mailbox_id uuid,
-         PRIMARY KEY ((owner), name))`,
-      `CREATE TABLE IF NOT EXISTS ${keyspace}.mailbox_sequence (
-         mailbox_id uuid PRIMARY KEY,
-         next_uid bigint,
-         highest_modseq bigint)`,
-      `CREATE TABLE IF NOT EXISTS ${keyspace}.mailbox_counters (
-         mailbox_id uuid PRIMARY KEY,
-         message_count counter)`,
-      `CREATE TABLE IF NOT EXISTS ${keyspace}.message (
-         mailbox_id uuid,
-         uid bigint,
-         modseq bigint,
-         message_id uuid,
-         blob_id text,
-         size bigint,
-         internal_date timestamp,
-         flags set<text>,
-         PRIMARY KEY ((mailbox_id), uid))
-       WITH CLUSTERING ORDER BY (uid ASC)`,
-      `CREATE TABLE IF NOT EXISTS ${keyspace}.message_delivery (
-         mailbox_id uuid,
-         delivery_key text,
-         uid bigint,
-         modseq bigint,
-         message_id uuid,
-         reserved_at timestamp,
-         committed boolean,
-         PRIMARY KEY ((mailbox_id, delivery_key)))`,
-      `CREATE TABLE IF NOT EXISTS ${keyspace}.users (
-         username text PRIMARY KEY,
-         password_hash text)`,
-      `CREATE TABLE IF NOT EXISTS ${keyspace}.domains (
-         name text PRIMARY KEY)`,
-      `CREATE TABLE IF NOT EXISTS ${keyspace}.mail_repository_keys (
-         repository text,
-         key text,
-         PRIMARY KEY ((repository), key))`,
-      `CREATE TABLE IF NOT EXISTS ${keyspace}.mail_repository_mail (
-         repository text,
-         key text,
-         mail text,
-         stored_at timestamp,
-         PRIMARY KEY ((repository, key)))`,
-    ],
-  ];
+import { DOMAINS_SCHEMA } from './schema/domains';
+import { MAILBOX_SCHEMA } from './schema/mailbox';
+import { MAIL_REPOSITORY_SCHEMA } from './schema/mail-repository';
+import { USERS_SCHEMA } from './schema/users';
+
+/**
+ * One schema area per port (its own file in `schema/`): migrations are append-only per area,
+ * entry `i` bringing the area from version `i` to `i + 1`; `schema_version` keeps the version
+ * reached by each area. Every statement is idempotent (`IF NOT EXISTS`).
+ */
+export interface CassandraSchemaArea {
+  name: string;
+  /** Tables holding data (emptied by `truncate`). */
+  tables: readonly string[];
+  migrations: (keyspace: string) => string[][];
 }
 
-/** Tables holding data (everything but `schema_version`), by the port that owns them. */
-export const MAILBOX_TABLES = ['mailbox', 'mailbox_path', 'mailbox_sequence', 'mailbox_counters', 'message', 'message_delivery'] as const;
-export const USER_TABLES = ['users'] as const;
-export const DOMAIN_TABLES = ['domains'] as const;
-export const MAIL_REPOSITORY_TABLES = ['mail_repository_keys', 'mail_repository_mail'] as const;
-export const DATA_TABLES = [...MAILBOX_TABLES, ...USER_TABLES, ...DOMAIN_TABLES, ...MAIL_REPOSITORY_TABLES] as const;
+export const SCHEMA_AREAS: readonly CassandraSchemaArea[] = [MAILBOX_SCHEMA, USERS_SCHEMA, DOMAINS_SCHEMA, MAIL_REPOSITORY_SCHEMA];
 
-export type DataTable = (typeof DATA_TABLES)[number];
+/** Tables holding data, by the port that owns them. */
+export const MAILBOX_TABLES = MAILBOX_SCHEMA.tables;
+export const USER_TABLES = USERS_SCHEMA.tables;
+export const DOMAIN_TABLES = DOMAINS_SCHEMA.tables;
+export const MAIL_REPOSITORY_TABLES = MAIL_REPOSITORY_SCHEMA.tables;
+export const DATA_TABLES: readonly string[] = SCHEMA_AREAS.flatMap((area) => area.tables);
+
+export type DataTable = string;

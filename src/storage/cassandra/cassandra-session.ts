@@ -2,7 +2,7 @@ import { Client, types, type QueryOptions } from 'cassandra-driver';
 import type { Logger } from 'pino';
 import type { PostflowConfig } from '../../config/schema';
 import { InvalidInputError, errorMessage } from '../../core/errors';
-import { DATA_TABLES, schemaMigrations, type DataTable } from './cassandra-schema';
+import { DATA_TABLES, SCHEMA_AREAS, type DataTable } from './cassandra-schema';
 
 /** A node that cannot open a socket to any contact point within this time is reported unreachable. */
 export const CASSANDRA_CONNECT_TIMEOUT_MS = 5_000;
@@ -12,7 +12,6 @@ export const CASSANDRA_READ_TIMEOUT_MS = 12_000;
 const SCHEMA_AGREEMENT_WAIT_SECONDS = 20;
 
 const KEYSPACE = /^[a-z][a-z0-9_]{0,47}$/;
-const SCHEMA_VERSION_ROW = 'postflow';
 
 export type CassandraConfig = PostflowConfig['cassandra'];
 export type Params = unknown[];
@@ -134,12 +133,14 @@ export class CassandraSession {
   private async migrate(replicationFactor: number): Promise<void> {
     await this.ddl(`CREATE KEYSPACE IF NOT EXISTS ${this.keyspace} WITH replication = {'class': 'SimpleStrategy', 'replication_factor': ${replicationFactor}}`);
     await this.ddl(`CREATE TABLE IF NOT EXISTS ${this.table('schema_version')} (name text PRIMARY KEY, version int)`);
-    const row = (await this.execute(`SELECT version FROM ${this.table('schema_version')} WHERE name = ?`, [SCHEMA_VERSION_ROW])).first();
-    const current = row ? Number(row.get('version')) : 0;
-    const migrations = schemaMigrations(this.keyspace);
-    for (let version = current; version < migrations.length; version++) {
-      for (const statement of migrations[version]) await this.ddl(statement);
-      await this.execute(`UPDATE ${this.table('schema_version')} SET version = ? WHERE name = ?`, [version + 1, SCHEMA_VERSION_ROW]);
+    for (const area of SCHEMA_AREAS) {
+      const row = (await this.execute(`SELECT version FROM ${this.table('schema_version')} WHERE name = ?`, [area.name])).first();
+      const current = row ? Number(row.get('version')) : 0;
+      const migrations = area.migrations(this.keyspace);
+      for (let version = current; version < migrations.length; version++) {
+        for (const statement of migrations[version]) await this.ddl(statement);
+        await this.execute(`UPDATE ${this.table('schema_version')} SET version = ? WHERE name = ?`, [version + 1, area.name]);
+      }
     }
   }
 }

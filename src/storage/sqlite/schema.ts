@@ -1,57 +1,37 @@
 import type Database from 'better-sqlite3';
+import { DOMAINS_SCHEMA } from './schema/domains';
+import { MAILBOX_SCHEMA } from './schema/mailbox';
+import { MAIL_REPOSITORY_SCHEMA } from './schema/mail-repository';
+import { USERS_SCHEMA } from './schema/users';
 
 /**
- * Schema of the embedded profile. Migrations are append-only: the index of each entry is its
- * version, stored in `PRAGMA user_version`.
+ * Schema of the embedded profile, one area per port (its own file in `schema/`). Migrations are
+ * append-only per area: entry `i` brings the area from version `i` to `i + 1`; the version each
+ * area reached is kept in `schema_migrations`.
  */
-const MIGRATIONS: string[] = [
-  `
-  CREATE TABLE domains (name TEXT PRIMARY KEY) WITHOUT ROWID;
-  CREATE TABLE users (username TEXT PRIMARY KEY, password_hash TEXT NOT NULL) WITHOUT ROWID;
-  CREATE TABLE mailboxes (
-    id TEXT PRIMARY KEY,
-    owner TEXT NOT NULL,
-    name TEXT NOT NULL,
-    uid_validity INTEGER NOT NULL,
-    uid_next INTEGER NOT NULL,
-    highest_modseq INTEGER NOT NULL,
-    message_count INTEGER NOT NULL,
-    UNIQUE (owner, name)
-  );
-  CREATE TABLE messages (
-    mailbox_id TEXT NOT NULL,
-    uid INTEGER NOT NULL,
-    modseq INTEGER NOT NULL,
-    message_id TEXT NOT NULL,
-    blob_id TEXT NOT NULL,
-    size INTEGER NOT NULL,
-    internal_date INTEGER NOT NULL,
-    flags TEXT NOT NULL,
-    delivery_key TEXT,
-    PRIMARY KEY (mailbox_id, uid)
-  ) WITHOUT ROWID;
-  CREATE UNIQUE INDEX messages_delivery_key ON messages (mailbox_id, delivery_key) WHERE delivery_key IS NOT NULL;
-  CREATE TABLE mail_repository (
-    repository TEXT NOT NULL,
-    key TEXT NOT NULL,
-    mail TEXT NOT NULL,
-    stored_at INTEGER NOT NULL,
-    PRIMARY KEY (repository, key)
-  ) WITHOUT ROWID;
-  `,
-];
+export interface SqliteSchemaArea {
+  name: string;
+  migrations: string[];
+}
+
+export const SCHEMA_AREAS: readonly SqliteSchemaArea[] = [MAILBOX_SCHEMA, USERS_SCHEMA, DOMAINS_SCHEMA, MAIL_REPOSITORY_SCHEMA];
 
 export function migrate(db: Database.Database): void {
   db.pragma('journal_mode = WAL');
-  // NORMAL in WAL mode is durable against process crashes; FULL also against power loss.
+  // FULL: a committed transaction survives an OS crash or power loss, not only a process crash.
   db.pragma('synchronous = FULL');
   db.pragma('busy_timeout = 5000');
   db.pragma('foreign_keys = ON');
-  const current = db.pragma('user_version', { simple: true }) as number;
-  for (let version = current; version < MIGRATIONS.length; version++) {
-    db.transaction(() => {
-      db.exec(MIGRATIONS[version]);
-      db.pragma(`user_version = ${version + 1}`);
-    })();
+  db.exec('CREATE TABLE IF NOT EXISTS schema_migrations (area TEXT PRIMARY KEY, version INTEGER NOT NULL) WITHOUT ROWID');
+  const versionOf = db.prepare('SELECT version FROM schema_migrations WHERE area = ?').pluck();
+  const setVersion = db.prepare('INSERT INTO schema_migrations (area, version) VALUES (?, ?) ON CONFLICT (area) DO UPDATE SET version = excluded.version');
+  for (const area of SCHEMA_AREAS) {
+    const current = (versionOf.get(area.name) as number | undefined) ?? 0;
+    for (let version = current; version < area.migrations.length; version++) {
+      db.transaction(() => {
+        db.exec(area.migrations[version]);
+        setVersion.run(area.name, version + 1);
+      }).immediate();
+    }
   }
 }
