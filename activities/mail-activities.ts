@@ -1,40 +1,36 @@
-import type { CompiledGraph, CompiledStep } from '../src/mailet/graph/model';
-import type { MailetContext } from '../src/mailet/api';
-import type { MailetRegistry } from '../src/mailet/registry';
+import { Context } from '@temporalio/activity';
+import type { CompiledStep } from '../src/mailet/graph/model';
+import type { Position } from '../src/mailet/graph/walker';
 import type { MailReference } from '../src/core/mail';
-import { ERROR_REPOSITORY } from '../src/mailrepository/api/mail-repository-store';
 import { mailKey } from '../src/core/mail';
+import { ERROR_REPOSITORY } from '../src/mailrepository/api/mail-repository-store';
+import type { MailRepositoryStore } from '../src/mailrepository/api/mail-repository-store';
+import type { AdvanceResult, MailetRunResult, MailetRuntime } from '../src/mailet/runtime/mailet-runtime';
 import { withFailureMapping } from './errors';
 
 export interface MailActivityDeps {
-  registry: MailetRegistry;
-  graph: CompiledGraph;
-  context: MailetContext;
+  runtime: MailetRuntime;
+  mailRepositories: MailRepositoryStore;
 }
 
 /** Activities of the processMail workflow, built from injected ports (no module state). */
 export function createMailActivities(deps: MailActivityDeps) {
-  const { registry, graph, context } = deps;
+  const { runtime, mailRepositories } = deps;
   return {
-    /** The processor graph this worker runs; recorded in the workflow history at the mail's start. */
-    async loadProcessorGraph(): Promise<CompiledGraph> {
-      return graph;
+    /** Runs matchers and local mailets in-process until every mail ends or waits for a durable mailet. */
+    async advance(positions: Position[], maxAttempts: number): Promise<AdvanceResult> {
+      const attempt = Context.current().info.attempt;
+      return withFailureMapping(() => runtime.advance(positions, { current: attempt, max: maxAttempts }));
     },
 
-    async matchRecipients(step: CompiledStep, mail: MailReference): Promise<string[]> {
-      return withFailureMapping(async () => {
-        const { definition, condition } = registry.matcher(step.matcher);
-        return definition.match(mail, context, condition);
-      });
+    /** Runs one mailet as its own activity (durable mailets; every mailet in per-step mode). */
+    async runMailet(step: CompiledStep, mail: MailReference): Promise<MailetRunResult> {
+      return withFailureMapping(() => runtime.runMailet(step, mail));
     },
 
-    async runMailet(step: CompiledStep, mail: MailReference): Promise<MailReference> {
-      return withFailureMapping(() => registry.mailet(step.mailet).service(mail, context, step.params ?? {}));
-    },
-
-    /** Last resort when the error processor itself fails: keep the mail for an operator. */
+    /** Last resort when no processor can take the mail: keep it for an operator. Idempotent. */
     async storeInErrorRepository(mail: MailReference): Promise<void> {
-      await context.mailRepositories.store(ERROR_REPOSITORY, mailKey(mail), mail);
+      await mailRepositories.store(ERROR_REPOSITORY, mailKey(mail), mail);
     },
   };
 }

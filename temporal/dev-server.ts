@@ -4,6 +4,7 @@ import path from 'node:path';
 import { Connection } from '@temporalio/client';
 import type { Logger } from 'pino';
 import { projectRoot } from '../src/config/project-root';
+import { devServerSearchAttributeArgs } from './search-attributes';
 
 /** How long the dev server may take to answer after spawn (first start creates its SQLite schema). */
 export const DEV_SERVER_START_TIMEOUT_MS = 60_000;
@@ -37,6 +38,8 @@ export interface DevServerOptions {
   port: number;
   uiPort: number;
   logger: Logger;
+  /** More `temporal server start-dev` arguments (benchmarks: dynamic config values, pragmas). */
+  extraArgs?: string[];
 }
 
 /** A Temporal dev server child process with a persistent SQLite database in the data folder. */
@@ -68,6 +71,9 @@ export class TemporalDevServer {
       // start durable across an OS crash too (NORMAL would only survive a process crash).
       '--sqlite-pragma', 'journal_mode=WAL',
       '--sqlite-pragma', 'synchronous=FULL',
+      // The mail queue's search attributes (also registered at start-up on any other cluster).
+      ...devServerSearchAttributeArgs(),
+      ...(this.options.extraArgs ?? []),
     ];
     // Own process group: a terminal's Ctrl-C reaches Postflow only, which stops its worker
     // before it stops Temporal.

@@ -1,6 +1,9 @@
 import { bundleWorkflowCode, NativeConnection, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import type { Logger } from 'pino';
+import type { BlobGcActivities } from '../activities/blob-gc-activities';
 import type { MailActivities } from '../activities/mail-activities';
+import type { RemoteDeliveryActivities } from '../activities/remote-delivery-activities';
+import type { TaskActivities } from '../activities/task-activities';
 
 /** Bundles the workflow code once (a few seconds); share the bundle between workers. */
 export async function bundleWorkflows(): Promise<WorkflowBundleWithSourceMap> {
@@ -11,7 +14,8 @@ export interface MailWorkerOptions {
   address: string;
   namespace: string;
   taskQueue: string;
-  activities: MailActivities;
+  /** The mail, remote delivery and task activities, and the blob garbage collection's when this node runs it. */
+  activities: MailActivities & RemoteDeliveryActivities & TaskActivities & Partial<BlobGcActivities>;
   workflowBundle: WorkflowBundleWithSourceMap;
   logger: Logger;
 }

@@ -24,6 +24,11 @@ export const configSchema = z
         host: z.string().default('127.0.0.1'),
         port: port.default(2525),
         maxMessageSize: z.coerce.number().int().positive().default(DEFAULT_MAX_MESSAGE_SIZE),
+        /** Submission listener (RFC 6409, 587-like): AUTH required; authenticated mail may relay. */
+        submissionEnabled: bool.default(true),
+        submissionPort: port.default(2587),
+        /** Implicit-TLS submission (RFC 8314, 465-like); listens only when `tls.*` is set. */
+        tlsPort: port.default(2465),
       })
       .strict()
       .default({}),
@@ -32,6 +37,62 @@ export const configSchema = z
         enabled: bool.default(true),
         host: z.string().default('127.0.0.1'),
         port: port.default(1143),
+        /** Implicit-TLS IMAP (RFC 8314, 993-like); listens only when `tls.*` is set. */
+        tlsPort: port.default(1993),
+      })
+      .strict()
+      .default({}),
+    /** Certificate of SMTP and IMAP (STARTTLS and the implicit-TLS ports); both empty: no TLS. */
+    tls: z
+      .object({
+        certFile: z.string().default(''),
+        keyFile: z.string().default(''),
+      })
+      .strict()
+      .default({}),
+    /** Authentication of SMTP, IMAP (and later POP3, JMAP). */
+    auth: z
+      .object({
+        /** Plain-text credentials without TLS: `always`, `loopback` (clients on 127.0.0.0/8 and ::1 only) or `never`. */
+        plainTextAuth: z.enum(['always', 'loopback', 'never']).default('loopback'),
+        /** Failed logins per account, then per remote address, within the window before attempts are refused. */
+        maxFailuresPerAccount: z.coerce.number().int().positive().default(10),
+        maxFailuresPerAddress: z.coerce.number().int().positive().default(30),
+        windowSeconds: z.coerce.number().int().positive().default(15 * 60),
+        /** Delay of every failed login's answer. */
+        failureDelayMs: z.coerce.number().int().min(0).max(10_000).default(500),
+      })
+      .strict()
+      .default({}),
+    /** Local domains (James domainlist.xml). */
+    domains: z
+      .object({
+        /** Always local, cannot be removed. */
+        defaultDomain: z.string().min(1).default('localhost'),
+        /** Add this host's name to the local domains at start-up. */
+        autoDetect: bool.default(false),
+      })
+      .strict()
+      .default({}),
+    /** Where accounts live: `local` (SQLite/Cassandra) or `ldap` (read-only, see `ldap.*`). */
+    users: z
+      .object({
+        repository: z.enum(['local', 'ldap']).default('local'),
+      })
+      .strict()
+      .default({}),
+    /** Read-only LDAP users (James ReadOnlyUsersLDAPRepository), used when `users.repository` is `ldap`. */
+    ldap: z
+      .object({
+        url: z.string().regex(/^ldaps?:\/\//, 'an ldap:// or ldaps:// URL').default('ldap://127.0.0.1:3389'),
+        bindDn: z.string().default(''),
+        bindPassword: z.string().default(''),
+        baseDn: z.string().default('ou=people,dc=postflow,dc=test'),
+        userIdAttribute: z.string().regex(/^[A-Za-z][A-Za-z0-9-]*$/, 'an attribute name').default('mail'),
+        userObjectClass: z.string().regex(/^[A-Za-z][A-Za-z0-9-]*$/, 'an object class name').default('inetOrgPerson'),
+        filter: z.string().regex(/^(\(.*\))?$/, 'empty or an RFC 4515 filter in parentheses').default(''),
+        connectTimeoutMs: z.coerce.number().int().positive().default(5_000),
+        timeoutMs: z.coerce.number().int().positive().default(10_000),
       })
       .strict()
       .default({}),
@@ -58,6 +119,41 @@ export const configSchema = z
       })
       .strict()
       .default({}),
+    /** The mailet container (James mailetcontainer.xml): processor graph and custom mailets. */
+    mailetcontainer: z
+      .object({
+        /** Processor graph file: YAML/JSON, or James' mailetcontainer.xml. Empty: James' distributed default. */
+        file: z.string().default(''),
+        /** Directory whose modules export custom matchers and mailets (defineMatcher/defineMailet). */
+        customMailetsDirectory: z.string().default(''),
+        /** npm packages exporting custom matchers and mailets. */
+        customMailetPackages: z.preprocess((v) => (typeof v === 'string' ? v.split(',').filter(Boolean) : v), z.array(z.string())).default([]),
+        /** Postmaster address; empty: `postmaster@<domains.defaultDomain>`. */
+        postmaster: z.string().default(''),
+        /** `batched`: a processor's local steps run in one local activity; `per-step`: one activity per mailet. */
+        execution: z.enum(['batched', 'per-step']).default('batched'),
+      })
+      .strict()
+      .default({}),
+    /** RemoteDelivery defaults (its mailet parameters win); James' delays when empty. */
+    remoteDelivery: z
+      .object({
+        /** `host[:port]` list used instead of MX records (James `gateway`), e.g. a smarthost. */
+        gateway: z.preprocess((v) => (typeof v === 'string' ? v.split(',').filter(Boolean) : v), z.array(z.string())).default([]),
+        /** Port of the MX hosts. */
+        port: port.default(25),
+        /** Retry delays (James `delayTime` syntax: `5000, 100000, 500000` or `2*5 minutes`); empty: James' default. */
+        delays: z.string().default(''),
+        maxRetries: z.coerce.number().int().min(0).optional(),
+        /** EHLO name; empty: `hostname`. */
+        heloName: z.string().default(''),
+        connectTimeoutMs: z.coerce.number().int().positive().default(60_000),
+        /** RFC 5321 §4.5.3.2 allows 5 minutes per reply; lower it for tests. */
+        greetingTimeoutMs: z.coerce.number().int().positive().default(300_000),
+        socketTimeoutMs: z.coerce.number().int().positive().default(600_000),
+      })
+      .strict()
+      .default({}),
     cassandra: z
       .object({
         contactPoints: z.preprocess((v) => (typeof v === 'string' ? v.split(',') : v), z.array(z.string().min(1)).min(1)).default(['127.0.0.1:9042']),
@@ -78,6 +174,38 @@ export const configSchema = z
       })
       .strict()
       .default({}),
+    /** Blob store of both profiles (files or S3). */
+    blobStore: z
+      .object({
+        /**
+         * AES-256-GCM encryption at rest. `key`: base64 of 32 random bytes (`openssl rand -base64 32`);
+         * unset or empty: blobs are stored in clear. Environment: `POSTFLOW_BLOB_STORE_ENCRYPTION=<key>`.
+         */
+        encryption: z
+          .preprocess(
+            (v) => (typeof v === 'string' ? { key: v } : v),
+            z
+              .object({
+                key: z
+                  .string()
+                  .refine((v) => v === '' || isBase64Aes256Key(v), 'expected base64 of exactly 32 bytes (an AES-256 key: `openssl rand -base64 32`)')
+                  .transform((v) => (v === '' ? undefined : v))
+                  .optional(),
+              })
+              .strict(),
+          )
+          .default({}),
+      })
+      .strict()
+      .default({}),
+    /** Group listeners of the event bus (both adapters): retries with exponential back-off, then dead letters. */
+    events: z
+      .object({
+        maxRetries: z.coerce.number().int().min(0).max(20).default(3),
+        firstBackoffMs: z.coerce.number().int().positive().default(100),
+      })
+      .strict()
+      .default({}),
     rabbitmq: z
       .object({
         uri: z.string().regex(/^amqps?:\/\//, 'an amqp:// or amqps:// URI').default('amqp://guest:guest@127.0.0.1:5672'),
@@ -91,3 +219,10 @@ export const configSchema = z
 
 export type PostflowConfig = z.infer<typeof configSchema>;
 export type ConfigInput = z.input<typeof configSchema>;
+
+/** Canonical base64 of exactly 32 bytes (what `openssl rand -base64 32` prints). */
+function isBase64Aes256Key(value: string): boolean {
+  if (!/^[A-Za-z0-9+/]+={0,2}$/.test(value)) return false;
+  const bytes = Buffer.from(value, 'base64');
+  return bytes.length === 32 && bytes.toString('base64') === value;
+}

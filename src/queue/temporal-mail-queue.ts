@@ -2,24 +2,40 @@ import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/c
 import type { MailReference } from '../core/mail';
 import { TemporaryError } from '../core/errors';
 import type { MailQueue } from './mail-queue';
+import { NULL_SENDER, QUEUE_ATTRIBUTE, RECIPIENTS_ATTRIBUTE, SENDER_ATTRIBUTE, SPOOL_QUEUE, STATE_ATTRIBUTE } from '../../workflows/lib/search-attributes';
 
 export function mailWorkflowId(mailId: string): string {
   return `mail-${mailId}`;
 }
 
-/** Mail queue = Temporal: enqueuing starts the mail's processMail workflow (claim check only). */
+export interface EnqueueOptions {
+  /** Workflow id (default `mail-<mailId>`); reprocessing uses its own so each run is distinct. */
+  workflowId?: string;
+}
+
+/**
+ * Mail queue = Temporal: enqueuing starts the mail's processMail workflow (claim check only) with
+ * the spool's search attributes, so `/mailQueues/spool` lists it while it is processed.
+ */
 export class TemporalMailQueue implements MailQueue {
   constructor(
     private readonly client: Client,
     private readonly taskQueue: string,
   ) {}
 
-  async enqueue(mail: MailReference): Promise<void> {
+  async enqueue(mail: MailReference, options: EnqueueOptions = {}): Promise<void> {
     try {
       await this.client.workflow.start('processMail', {
-        workflowId: mailWorkflowId(mail.mailId),
+        workflowId: options.workflowId ?? mailWorkflowId(mail.mailId),
         taskQueue: this.taskQueue,
         args: [mail],
+        staticSummary: `${mail.sender ?? NULL_SENDER} → ${mail.recipients.length === 1 ? mail.recipients[0] : `${mail.recipients.length} recipients`}`,
+        typedSearchAttributes: [
+          { key: QUEUE_ATTRIBUTE, value: SPOOL_QUEUE },
+          { key: STATE_ATTRIBUTE, value: 'processing' },
+          { key: SENDER_ATTRIBUTE, value: mail.sender ?? NULL_SENDER },
+          { key: RECIPIENTS_ATTRIBUTE, value: mail.recipients },
+        ],
       });
     } catch (err) {
       // Same mail id started twice (a retried hand-over): already durable, nothing to do.

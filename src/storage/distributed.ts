@@ -1,14 +1,19 @@
 import type { Logger } from 'pino';
+import { withOptionalEncryption } from '../blob/encryption/encrypting-blob-store';
 import { S3BlobStore } from '../blob/s3/s3-blob-store';
 import type { PostflowConfig } from '../config/schema';
 import { errorMessage } from '../core/errors';
 import { RabbitMqEventBus, redactUri } from '../events/rabbitmq/rabbitmq-event-bus';
-import { EventingMailboxStore } from '../mailbox/eventing-mailbox-store';
+import { StoreMailboxManager } from '../mailbox/store-mailbox-manager';
 import type { Backends, HealthCheck } from './backends';
+import { CassandraBlobReferences } from './cassandra/cassandra-blob-references';
+import { CassandraDelegationStore } from './cassandra/cassandra-delegation-store';
 import { CassandraDomainList } from './cassandra/cassandra-domain-list';
+import { CassandraEventDeadLetters } from './cassandra/cassandra-event-dead-letters';
 import { CassandraMailRepositoryStore } from './cassandra/cassandra-mail-repository-store';
 import { CassandraMailboxStore } from './cassandra/cassandra-mailbox-store';
 import { CassandraSession } from './cassandra/cassandra-session';
+import { CassandraRecipientRewriteTableStore } from './cassandra/cassandra-rrt-store';
 import { CassandraUsersRepository } from './cassandra/cassandra-users-repository';
 
 /**
@@ -26,6 +31,8 @@ export const HEALTH_PROBE_TIMEOUT_MS = 5_000;
  */
 export async function createDistributedBackends(options: { config: PostflowConfig; logger: Logger; keyspace?: string }): Promise<Backends> {
   const { config, logger } = options;
+  // The Cassandra session connects in parallel with the broker; group listeners register once both are up.
+  const ready: { deadLetters?: CassandraEventDeadLetters } = {};
   const [cassandra, blobs, events] = await Promise.allSettled([
     CassandraSession.connect(config.cassandra, {
       keyspace: options.keyspace,
@@ -34,7 +41,13 @@ export async function createDistributedBackends(options: { config: PostflowConfi
     }),
     connectS3(config),
     withTimeout(
-      RabbitMqEventBus.connect(config.rabbitmq, logger.child({ component: 'events' })),
+      RabbitMqEventBus.connect(config.rabbitmq, logger.child({ component: 'events' }), {
+        retry: config.events,
+        deadLetters: () => {
+          if (!ready.deadLetters) throw new Error('dead letters are not ready');
+          return ready.deadLetters;
+        },
+      }),
       `Cannot reach RabbitMQ at ${redactUri(config.rabbitmq.uri)}`,
       (bus) => bus.close(),
     ),
@@ -49,14 +62,20 @@ export async function createDistributedBackends(options: { config: PostflowConfi
   const session = cassandra.value;
   const bus = events.value;
   const s3 = blobs.value;
+  const mailBlobs = withOptionalEncryption(s3, config.blobStore.encryption);
+  const deadLetters = (ready.deadLetters = new CassandraEventDeadLetters(session));
 
   return {
     profile: 'distributed',
-    blobs: s3,
+    blobs: mailBlobs,
+    blobReferences: new CassandraBlobReferences(session),
     events: bus,
-    mailboxes: new EventingMailboxStore(new CassandraMailboxStore(session), bus),
+    deadLetters,
+    mailboxes: new StoreMailboxManager(new CassandraMailboxStore(session), bus, mailBlobs),
     users: new CassandraUsersRepository(session),
     domains: new CassandraDomainList(session),
+    rrt: new CassandraRecipientRewriteTableStore(session),
+    delegations: new CassandraDelegationStore(session),
     mailRepositories: new CassandraMailRepositoryStore(session),
     async checkHealth(): Promise<HealthCheck[]> {
       return Promise.all([

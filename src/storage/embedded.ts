@@ -2,30 +2,47 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import type { Logger } from 'pino';
+import { withOptionalEncryption } from '../blob/encryption/encrypting-blob-store';
 import { FileBlobStore } from '../blob/file/file-blob-store';
 import { InProcessEventBus } from '../events/in-process/in-process-event-bus';
-import { EventingMailboxStore } from '../mailbox/eventing-mailbox-store';
+import type { RetryPolicy } from '../events/retry-policy';
+import { StoreMailboxManager } from '../mailbox/store-mailbox-manager';
 import type { Backends, HealthCheck } from './backends';
 import { migrate } from './sqlite/schema';
+import { SqliteBlobReferences } from './sqlite/sqlite-blob-references';
+import { SqliteDelegationStore } from './sqlite/sqlite-delegation-store';
 import { SqliteDomainList } from './sqlite/sqlite-domain-list';
+import { SqliteEventDeadLetters } from './sqlite/sqlite-event-dead-letters';
 import { SqliteMailRepositoryStore } from './sqlite/sqlite-mail-repository-store';
 import { SqliteMailboxStore } from './sqlite/sqlite-mailbox-store';
+import { SqliteRecipientRewriteTableStore } from './sqlite/sqlite-rrt-store';
 import { SqliteUsersRepository } from './sqlite/sqlite-users-repository';
 
 /** Embedded profile: one SQLite database (WAL) and blob files under `dataDir`, in-process events. */
-export async function createEmbeddedBackends(options: { dataDir: string; logger: Logger }): Promise<Backends> {
+export async function createEmbeddedBackends(options: {
+  dataDir: string;
+  logger: Logger;
+  eventRetry?: RetryPolicy;
+  /** `blobStore` configuration (encryption at rest); none: blobs in clear. */
+  blobStore?: { encryption: { key?: string } };
+}): Promise<Backends> {
   mkdirSync(options.dataDir, { recursive: true });
   const db = new Database(path.join(options.dataDir, 'postflow.db'));
   migrate(db);
-  const blobs = await new FileBlobStore(path.join(options.dataDir, 'blobs')).init();
-  const events = new InProcessEventBus(options.logger.child({ component: 'events' }));
+  const blobs = withOptionalEncryption(await new FileBlobStore(path.join(options.dataDir, 'blobs')).init(), options.blobStore?.encryption ?? {});
+  const deadLetters = new SqliteEventDeadLetters(db);
+  const events = new InProcessEventBus(options.logger.child({ component: 'events' }), { deadLetters, retry: options.eventRetry });
   return {
     profile: 'embedded',
     blobs,
+    blobReferences: new SqliteBlobReferences(db),
     events,
-    mailboxes: new EventingMailboxStore(new SqliteMailboxStore(db), events),
+    deadLetters,
+    mailboxes: new StoreMailboxManager(new SqliteMailboxStore(db), events, blobs),
     users: new SqliteUsersRepository(db),
     domains: new SqliteDomainList(db),
+    rrt: new SqliteRecipientRewriteTableStore(db),
+    delegations: new SqliteDelegationStore(db),
     mailRepositories: new SqliteMailRepositoryStore(db),
     async checkHealth(): Promise<HealthCheck[]> {
       try {
@@ -36,6 +53,7 @@ export async function createEmbeddedBackends(options: { dataDir: string; logger:
       }
     },
     async close(): Promise<void> {
+      await events.close();
       db.close();
     },
   };

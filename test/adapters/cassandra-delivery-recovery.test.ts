@@ -1,8 +1,11 @@
-import { createHash, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
+import { MAIL_BUCKET } from '../../src/blob/api/blob-store';
+import type { MailboxManager } from '../../src/mailbox/api/mailbox-manager';
 import type { AppendRequest } from '../../src/mailbox/api/mailbox-store';
 import { CassandraMailboxStore } from '../../src/storage/cassandra/cassandra-mailbox-store';
 import { MAILBOX_TABLES } from '../../src/storage/cassandra/cassandra-schema';
 import { CassandraSession } from '../../src/storage/cassandra/cassandra-session';
+import { mailboxFixture, type MailboxFixture } from '../contracts/mailbox-store.contract';
 import { distributedTestConfig, requireEngines } from '../helpers/engines';
 
 /**
@@ -11,7 +14,9 @@ import { distributedTestConfig, requireEngines } from '../helpers/engines';
  */
 const config = distributedTestConfig();
 let session: CassandraSession;
-let store: CassandraMailboxStore;
+let fixture: MailboxFixture;
+let store: MailboxManager;
+let request: AppendRequest;
 
 beforeAll(async () => {
   await requireEngines(config, 'cassandra');
@@ -26,16 +31,15 @@ afterAll(async () => {
 
 beforeEach(async () => {
   await session.truncate(MAILBOX_TABLES);
-  store = new CassandraMailboxStore(session);
+  fixture = await mailboxFixture(async () => ({ mapper: new CassandraMailboxStore(session), cleanup: async () => undefined }));
+  store = fixture.manager;
+  const blob = await fixture.blobs.put(MAIL_BUCKET, Buffer.from('Subject: the message\r\n\r\nHello\r\n'));
+  request = { blobId: blob.blobId, size: blob.size, internalDate: new Date('2024-05-01T10:00:00Z'), flags: ['\\Flagged'], deliveryKey: 'mail-1/rcpt-1' };
 });
 
-const request: AppendRequest = {
-  blobId: createHash('sha256').update('the message').digest('hex'),
-  size: 2_048,
-  internalDate: new Date('2024-05-01T10:00:00Z'),
-  flags: ['\\Recent'],
-  deliveryKey: 'mail-1/rcpt-1',
-};
+afterEach(async () => {
+  await fixture?.cleanup();
+});
 
 /** What a writer leaves after allocating UID 1 / MODSEQ 1 and reserving the key, before storing the message. */
 async function leaveReservation(mailboxId: string, options: { ageMs: number; committed?: boolean }): Promise<string> {
@@ -59,7 +63,7 @@ it('completes a delivery whose writer died after reserving, at the reserved UID'
   const mailbox = await store.createMailbox('alice@example.com', 'INBOX');
   const messageId = await leaveReservation(mailbox.id, { ageMs: 10 * 60_000 });
   const message = await store.appendMessage(mailbox.id, request);
-  expect(message).toMatchObject({ uid: 1, modSeq: 1, messageId, blobId: request.blobId, flags: ['\\Recent'] });
+  expect(message).toMatchObject({ uid: 1, modSeq: 1, messageId, blobId: request.blobId, flags: ['\\Flagged'] });
   expect(await store.listUids(mailbox.id)).toEqual([1]);
   expect(await store.appendMessage(mailbox.id, request)).toEqual(message);
   expect(await store.getMailboxById(mailbox.id)).toMatchObject({ uidNext: 2, messageCount: 1 });

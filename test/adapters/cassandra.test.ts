@@ -29,7 +29,7 @@ const noCleanup = async (): Promise<void> => undefined;
 
 describeMailboxStoreContract('Cassandra', async () => {
   await session.truncate(MAILBOX_TABLES);
-  return { store: new CassandraMailboxStore(session), cleanup: noCleanup };
+  return { mapper: new CassandraMailboxStore(session), cleanup: noCleanup };
 });
 
 describeUsersRepositoryContract('Cassandra', async () => {

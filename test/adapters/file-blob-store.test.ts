@@ -1,6 +1,9 @@
+import { createHmac, hkdfSync, randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { BlobKey } from '../../src/blob/encryption/blob-cipher';
+import { EncryptingBlobStore } from '../../src/blob/encryption/encrypting-blob-store';
 import { FileBlobStore } from '../../src/blob/file/file-blob-store';
 import { describeBlobStoreContract } from '../contracts/blob-store.contract';
 
@@ -13,3 +16,21 @@ describeBlobStoreContract('files', async () => {
     },
   };
 });
+
+describeBlobStoreContract('files, encrypted (AES-256-GCM)', async () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'postflow-blobs-'));
+  const key = randomBytes(32);
+  return {
+    store: new EncryptingBlobStore(await new FileBlobStore(dir).init(), new BlobKey(key)),
+    blobIdOf: (bytes) => keyedAddress(key, bytes),
+    async cleanup() {
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+});
+
+/** The documented address of an encrypted blob: HMAC-SHA-256 of the plaintext under HKDF(key, "postflow/blob/v1/address"). */
+function keyedAddress(key: Buffer, bytes: Buffer): string {
+  const addressKey = Buffer.from(hkdfSync('sha256', key, Buffer.alloc(0), 'postflow/blob/v1/address', 32));
+  return createHmac('sha256', addressKey).update(bytes).digest('hex');
+}

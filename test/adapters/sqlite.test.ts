@@ -28,7 +28,7 @@ function openDatabase(): { db: Database.Database; cleanup(): Promise<void> } {
 
 describeMailboxStoreContract('SQLite', async () => {
   const { db, cleanup } = openDatabase();
-  return { store: new SqliteMailboxStore(db), cleanup };
+  return { mapper: new SqliteMailboxStore(db), cleanup };
 });
 
 describeUsersRepositoryContract('SQLite', async () => {

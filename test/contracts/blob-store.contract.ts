@@ -1,14 +1,25 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
-import { BlobTooLargeError, MAIL_BUCKET, type BlobStore } from '../../src/blob/api';
+import { BlobTooLargeError, MAIL_BUCKET, type BlobInfo, type BlobStore } from '../../src/blob/api';
 import { InvalidInputError, NotFoundError } from '../../src/core/errors';
 
 export interface BlobStoreTestee {
   store: BlobStore;
   cleanup(): Promise<void>;
+  /** The id the store gives to `bytes`: SHA-256 hex by default (an encrypting store keys it). */
+  blobIdOf?(bytes: Buffer): string;
 }
 
 const sha256 = (bytes: Buffer): string => createHash('sha256').update(bytes).digest('hex');
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+/** S3 reports LastModified in whole seconds: waits that must show in it are longer than one. */
+const CLOCK_STEP_MS = 1_100;
+
+async function listAll(store: BlobStore, bucket: string, options: { after?: string; pageSize?: number } = {}): Promise<BlobInfo[][]> {
+  const pages: BlobInfo[][] = [];
+  for await (const page of store.list(bucket, options)) pages.push(page);
+  return pages;
+}
 
 /** A stream of `bytes` cut into chunks of `chunkSize`, as a socket would deliver them. */
 function chunked(bytes: Buffer, chunkSize = 64 * 1024): Readable {
@@ -30,19 +41,21 @@ export function describeBlobStoreContract(name: string, makeTestee: () => Promis
   describe(`BlobStore contract: ${name}`, () => {
     let testee: BlobStoreTestee;
     let store: BlobStore;
+    let idOf: (bytes: Buffer) => string;
 
     beforeEach(async () => {
       testee = await makeTestee();
       store = testee.store;
+      idOf = testee.blobIdOf ?? sha256;
     });
 
     afterEach(async () => {
       await testee?.cleanup();
     });
 
-    it('returns the SHA-256 hex of the bytes as the blob id, and their size', async () => {
+    it('returns the content address of the bytes as the blob id, and their size', async () => {
       const bytes = Buffer.from('Subject: hello\r\n\r\nbody\r\n');
-      expect(await store.put(MAIL_BUCKET, bytes)).toEqual({ blobId: sha256(bytes), size: bytes.length });
+      expect(await store.put(MAIL_BUCKET, bytes)).toEqual({ blobId: idOf(bytes), size: bytes.length });
     });
 
     it('reads back the stored bytes as a stream and as a buffer', async () => {
@@ -66,20 +79,21 @@ export function describeBlobStoreContract(name: string, makeTestee: () => Promis
     it('stores an empty blob', async () => {
       const { blobId, size } = await store.put(MAIL_BUCKET, Buffer.alloc(0));
       expect(size).toBe(0);
-      expect(blobId).toBe(sha256(Buffer.alloc(0)));
+      expect(blobId).toBe(idOf(Buffer.alloc(0)));
       expect(await store.readBytes(MAIL_BUCKET, blobId)).toEqual(Buffer.alloc(0));
     });
 
     it('refuses a blob over maxBytes with BlobTooLargeError and stores nothing', async () => {
       const bytes = randomBytes(100_001);
       await expect(store.put(MAIL_BUCKET, chunked(bytes, 10_000), { maxBytes: 100_000 })).rejects.toBeInstanceOf(BlobTooLargeError);
-      expect(await store.exists(MAIL_BUCKET, sha256(bytes))).toBe(false);
-      expect(await store.exists(MAIL_BUCKET, sha256(bytes.subarray(0, 100_000)))).toBe(false);
+      expect(await store.exists(MAIL_BUCKET, idOf(bytes))).toBe(false);
+      expect(await store.exists(MAIL_BUCKET, idOf(bytes.subarray(0, 100_000)))).toBe(false);
+      expect(await listAll(store, MAIL_BUCKET)).toEqual([]);
     });
 
     it('accepts a blob of exactly maxBytes', async () => {
       const bytes = randomBytes(1_000);
-      expect(await store.put(MAIL_BUCKET, bytes, { maxBytes: 1_000 })).toEqual({ blobId: sha256(bytes), size: 1_000 });
+      expect(await store.put(MAIL_BUCKET, bytes, { maxBytes: 1_000 })).toEqual({ blobId: idOf(bytes), size: 1_000 });
     });
 
     it('rejects reading a missing blob with NotFoundError', async () => {
@@ -127,10 +141,81 @@ export function describeBlobStoreContract(name: string, makeTestee: () => Promis
       const bytes = randomBytes(5 * 1024 * 1024);
       const { blobId, size } = await store.put(MAIL_BUCKET, chunked(bytes));
       expect(size).toBe(bytes.length);
-      expect(blobId).toBe(sha256(bytes));
+      expect(blobId).toBe(idOf(bytes));
       const read = await drain(await store.read(MAIL_BUCKET, blobId));
       expect(read.length).toBe(bytes.length);
       expect(read.equals(bytes)).toBe(true);
+    });
+
+    it('stores two identical attachments once: the listing has one entry', async () => {
+      const attachment = randomBytes(3_000);
+      const first = await store.put(MAIL_BUCKET, attachment);
+      const second = await store.put(MAIL_BUCKET, chunked(attachment, 700));
+      expect(second.blobId).toBe(first.blobId);
+      const listed = (await listAll(store, MAIL_BUCKET)).flat();
+      expect(listed.map((b) => b.blobId)).toEqual([first.blobId]);
+      expect(listed[0].size).toBe(attachment.length);
+    });
+
+    it('lists a bucket in ascending id order, page by page, with sizes and write times', async () => {
+      const before = Date.now() - CLOCK_STEP_MS;
+      const stored = await Promise.all([1, 2, 3, 4, 5].map((n) => store.put(MAIL_BUCKET, randomBytes(n * 100))));
+      const pages = await listAll(store, MAIL_BUCKET, { pageSize: 2 });
+      expect(pages.map((p) => p.length)).toEqual([2, 2, 1]);
+      const listed = pages.flat();
+      const expected = [...stored].sort((a, b) => a.blobId.localeCompare(b.blobId));
+      expect(listed.map((b) => ({ blobId: b.blobId, size: b.size }))).toEqual(expected);
+      for (const info of listed) {
+        expect(info.lastModified).toBeInstanceOf(Date);
+        expect(info.lastModified.getTime()).toBeGreaterThanOrEqual(before);
+        expect(info.lastModified.getTime()).toBeLessThanOrEqual(Date.now() + CLOCK_STEP_MS);
+      }
+    });
+
+    it('resumes a listing after a given id', async () => {
+      const stored = (await Promise.all([1, 2, 3, 4].map((n) => store.put(MAIL_BUCKET, randomBytes(n * 10))))).map((b) => b.blobId).sort();
+      const rest = (await listAll(store, MAIL_BUCKET, { after: stored[1] })).flat();
+      expect(rest.map((b) => b.blobId)).toEqual(stored.slice(2));
+      expect((await listAll(store, MAIL_BUCKET, { after: stored[3] })).flat()).toEqual([]);
+    });
+
+    it('lists nothing for a bucket never written, and keeps buckets apart in listings', async () => {
+      await store.put(MAIL_BUCKET, Buffer.from('in mail only'));
+      expect(await listAll(store, 'never-written')).toEqual([]);
+    });
+
+    it('refuses a listing cursor that is not a blob id with InvalidInputError', async () => {
+      await expect(listAll(store, MAIL_BUCKET, { after: '../../etc' })).rejects.toBeInstanceOf(InvalidInputError);
+    });
+
+    it('gives the size and write time of a blob, and null for a missing one', async () => {
+      const bytes = randomBytes(1234);
+      const { blobId } = await store.put(MAIL_BUCKET, bytes);
+      const info = await store.stat(MAIL_BUCKET, blobId);
+      expect(info).toMatchObject({ blobId, size: 1234 });
+      expect(info?.lastModified).toBeInstanceOf(Date);
+      expect(await store.stat(MAIL_BUCKET, idOf(Buffer.from('never stored')))).toBeNull();
+    });
+
+    it('moves the write time of existing content forward when it is stored again', async () => {
+      const bytes = randomBytes(2_000);
+      const { blobId } = await store.put(MAIL_BUCKET, bytes);
+      const first = (await store.stat(MAIL_BUCKET, blobId))!.lastModified;
+      await sleep(CLOCK_STEP_MS);
+      await store.put(MAIL_BUCKET, bytes);
+      const second = (await store.stat(MAIL_BUCKET, blobId))!.lastModified;
+      expect(second.getTime()).toBeGreaterThan(first.getTime());
+      expect(await store.readBytes(MAIL_BUCKET, blobId)).toEqual(bytes);
+    });
+
+    it('deletes through deleteIfUnmodifiedSince only a blob written before the cut-off', async () => {
+      const { blobId } = await store.put(MAIL_BUCKET, randomBytes(500));
+      const writtenAt = (await store.stat(MAIL_BUCKET, blobId))!.lastModified;
+      expect(await store.deleteIfUnmodifiedSince(MAIL_BUCKET, blobId, writtenAt)).toBe(false);
+      expect(await store.exists(MAIL_BUCKET, blobId)).toBe(true);
+      expect(await store.deleteIfUnmodifiedSince(MAIL_BUCKET, blobId, new Date(writtenAt.getTime() + CLOCK_STEP_MS))).toBe(true);
+      expect(await store.exists(MAIL_BUCKET, blobId)).toBe(false);
+      expect(await store.deleteIfUnmodifiedSince(MAIL_BUCKET, blobId, new Date())).toBe(false);
     });
   });
 }

@@ -86,6 +86,18 @@ export function describeMailRepositoryStoreContract(name: string, makeTestee: ()
       await expect(store.remove(ERROR_REPOSITORY, 'missing/key')).resolves.toBeUndefined();
     });
 
+    it('pages through the keys in ascending order', async () => {
+      const keys = ['k1', 'k2', 'k3', 'k4', 'k5'];
+      for (const key of [...keys].reverse()) await store.store(ERROR_REPOSITORY, key, mail());
+      expect(await store.listKeys(ERROR_REPOSITORY)).toEqual(keys);
+      expect(await store.listKeys(ERROR_REPOSITORY, { offset: 0, limit: 2 })).toEqual(['k1', 'k2']);
+      expect(await store.listKeys(ERROR_REPOSITORY, { offset: 2, limit: 2 })).toEqual(['k3', 'k4']);
+      expect(await store.listKeys(ERROR_REPOSITORY, { offset: 4 })).toEqual(['k5']);
+      expect(await store.listKeys(ERROR_REPOSITORY, { offset: 10, limit: 2 })).toEqual([]);
+      expect(await store.listKeys(ERROR_REPOSITORY, { after: 'k2', limit: 2 })).toEqual(['k3', 'k4']);
+      expect(await store.listKeys(ERROR_REPOSITORY, { after: 'k5' })).toEqual([]);
+    });
+
     it('keeps repositories apart', async () => {
       const m = mail();
       await store.store(ERROR_REPOSITORY, mailKey(m), m);

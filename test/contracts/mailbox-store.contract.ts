@@ -1,301 +1,729 @@
-import { createHash, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { MAIL_BUCKET, type BlobStore } from '../../src/blob/api/blob-store';
+import { FileBlobStore } from '../../src/blob/file/file-blob-store';
 import { AlreadyExistsError, InvalidInputError, NotFoundError } from '../../src/core/errors';
-import type { AppendRequest, MailboxStore, MessageMetadata, UidRange } from '../../src/mailbox/api/mailbox-store';
-import { MAX_MAILBOX_NAME_LENGTH } from '../../src/mailbox/api/names';
+import type { EventBus, GroupListener, MailboxEvent, Registration } from '../../src/events/api/event-bus';
+import {
+  HasChildrenError,
+  InvalidMailboxNameError,
+  MailboxExistsError,
+  MailboxLimitError,
+  MailboxNotFoundError,
+  MailboxOperationError,
+  NoRightError,
+  mailboxErrorCode,
+} from '../../src/mailbox/api/errors';
+import type { MailboxMapper } from '../../src/mailbox/api/mailbox-mapper';
+import type { MailboxManager } from '../../src/mailbox/api/mailbox-manager';
+import { ALL_UIDS, type AppendRequest, type MessageRecord, type UidRange } from '../../src/mailbox/api/mailbox-store';
+import { MAX_MAILBOX_DEPTH, MAX_MAILBOX_NAME_LENGTH } from '../../src/mailbox/api/names';
+import { StoreMailboxManager } from '../../src/mailbox/store-mailbox-manager';
 
-export interface MailboxStoreTestee {
-  store: MailboxStore;
+/** An adapter under test: its MailboxMapper; the suite runs it behind the StoreMailboxManager. */
+export interface MailboxMapperTestee {
+  mapper: MailboxMapper;
   cleanup(): Promise<void>;
 }
 
-const ALL: UidRange = { from: 1, to: Number.MAX_SAFE_INTEGER };
-
-function request(n: number, extra: Partial<AppendRequest> = {}): AppendRequest {
-  return {
-    blobId: createHash('sha256').update(`message ${n}`).digest('hex'),
-    size: 1_000 + n,
-    internalDate: new Date(Date.UTC(2024, 0, 1) + n * 1_000),
-    ...extra,
-  };
-}
-
-async function collect(messages: AsyncIterable<MessageMetadata>): Promise<MessageMetadata[]> {
-  const out: MessageMetadata[] = [];
-  for await (const message of messages) out.push(message);
-  return out;
-}
-
-/** Appends `count` messages, `concurrency` at a time. */
-async function appendMany(store: MailboxStore, mailboxId: string, count: number, concurrency: number): Promise<void> {
-  for (let first = 0; first < count; first += concurrency) {
-    const batch = Array.from({ length: Math.min(concurrency, count - first) }, (_, i) => first + i);
-    await Promise.all(batch.map((n) => store.appendMessage(mailboxId, request(n))));
+/** Records what the manager dispatches (a double of our own port; the buses have their own suite). */
+export class RecordingEventBus implements EventBus {
+  readonly events: MailboxEvent[] = [];
+  async dispatch(event: MailboxEvent): Promise<void> {
+    this.events.push(event);
+  }
+  async registerMailboxListener(): Promise<Registration> {
+    return { unregister: async () => undefined };
+  }
+  async registerGroupListener(_listener: GroupListener): Promise<Registration> {
+    return { unregister: async () => undefined };
+  }
+  async reDeliver(): Promise<void> {}
+  ofType<T extends MailboxEvent['type']>(type: T): Extract<MailboxEvent, { type: T }>[] {
+    return this.events.filter((e): e is Extract<MailboxEvent, { type: T }> => e.type === type);
   }
 }
 
-/** The MailboxStore port's behaviour, run against every adapter (James' MailboxManagerTest). */
-export function describeMailboxStoreContract(name: string, makeTestee: () => Promise<MailboxStoreTestee>): void {
-  describe(`MailboxStore contract: ${name}`, () => {
-    const owner = 'alice@example.com';
-    let testee: MailboxStoreTestee;
-    let store: MailboxStore;
+export interface MailboxFixture {
+  manager: MailboxManager;
+  mapper: MailboxMapper;
+  blobs: BlobStore;
+  bus: RecordingEventBus;
+  cleanup(): Promise<void>;
+}
+
+/** The manager over a mapper, with a blob store in a temporary folder and a recording bus. */
+export async function mailboxFixture(makeTestee: () => Promise<MailboxMapperTestee>): Promise<MailboxFixture> {
+  const testee = await makeTestee();
+  const dir = mkdtempSync(path.join(tmpdir(), 'postflow-mailbox-blobs-'));
+  const blobs = await new FileBlobStore(dir).init();
+  const bus = new RecordingEventBus();
+  return {
+    manager: new StoreMailboxManager(testee.mapper, bus, blobs),
+    mapper: testee.mapper,
+    blobs,
+    bus,
+    async cleanup() {
+      await testee.cleanup();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+export function rfc822(n: number, headers: Record<string, string> = {}, body = `Body of message ${n}\r\n`): Buffer {
+  const all: Record<string, string> = { From: 'Bob <bob@example.net>', To: 'alice@example.com', Subject: `Message ${n}`, 'Message-ID': `<m${n}.${randomUUID()}@example.net>`, ...headers };
+  const head = Object.entries(all)
+    .map(([k, v]) => `${k}: ${v}\r\n`)
+    .join('');
+  return Buffer.from(`${head}\r\n${body}`);
+}
+
+export async function collect<T>(items: AsyncIterable<T>): Promise<T[]> {
+  const out: T[] = [];
+  for await (const item of items) out.push(item);
+  return out;
+}
+
+const range = (from: number, to: number): UidRange => ({ from, to });
+
+/** The mailbox model's behaviour (James' MailboxManagerTest), run against every adapter. */
+export function describeMailboxStoreContract(name: string, makeTestee: () => Promise<MailboxMapperTestee>): void {
+  describe(`Mailbox contract: ${name}`, () => {
+    const alice = 'alice@example.com';
+    const bob = 'bob@example.com';
+    let f: MailboxFixture;
+    let manager: MailboxManager;
 
     beforeEach(async () => {
-      testee = await makeTestee();
-      store = testee.store;
+      f = await mailboxFixture(makeTestee);
+      manager = f.manager;
     });
 
     afterEach(async () => {
-      await testee?.cleanup();
+      await f?.cleanup();
     });
 
+    async function request(n: number, extra: Partial<AppendRequest> = {}, bytes: Buffer = rfc822(n)): Promise<AppendRequest> {
+      const stored = await f.blobs.put(MAIL_BUCKET, bytes);
+      return { blobId: stored.blobId, size: stored.size, internalDate: new Date(Date.UTC(2024, 0, 1) + n * 1_000), ...extra };
+    }
+
+    async function appendMany(mailboxId: string, count: number, concurrency: number, extra: Partial<AppendRequest> = {}): Promise<MessageRecord[]> {
+      const out: MessageRecord[] = [];
+      const stored = await request(0, extra);
+      for (let first = 0; first < count; first += concurrency) {
+        const batch = Array.from({ length: Math.min(concurrency, count - first) }, () => stored);
+        out.push(...(await Promise.all(batch.map((r) => manager.append(alice, mailboxId, r)))));
+      }
+      return out;
+    }
+
+    async function uidsOf(mailboxId: string): Promise<number[]> {
+      return manager.listUids(mailboxId);
+    }
+
     describe('mailboxes', () => {
-      it('creates an empty mailbox with UIDNEXT 1, HIGHESTMODSEQ 0 and a UIDVALIDITY', async () => {
-        const mailbox = await store.createMailbox(owner, 'Archive');
-        expect(mailbox).toMatchObject({ owner, name: 'Archive', uidNext: 1, highestModSeq: 0, messageCount: 0 });
+      it('creates an empty mailbox with UIDNEXT 1, HIGHESTMODSEQ 0, zero counters and a UIDVALIDITY', async () => {
+        const mailbox = await manager.createMailbox(alice, 'Projects');
+        expect(mailbox).toMatchObject({ owner: alice, name: 'Projects', uidNext: 1, highestModSeq: 0, messageCount: 0, unseenCount: 0, size: 0, role: null });
         expect(mailbox.uidValidity).toBeGreaterThan(0);
         expect(mailbox.uidValidity).toBeLessThan(2 ** 31);
-        expect(await store.getMailbox(owner, 'Archive')).toEqual(mailbox);
-        expect(await store.getMailboxById(mailbox.id)).toEqual(mailbox);
+        expect(await manager.getMailbox(alice, 'Projects')).toEqual(mailbox);
+        expect(await manager.getMailboxById(mailbox.id)).toEqual(mailbox);
+        expect(f.bus.ofType('MailboxAdded')).toEqual([expect.objectContaining({ user: alice, mailboxId: mailbox.id, mailboxName: 'Projects' })]);
       });
 
-      it('refuses to create a mailbox that exists with AlreadyExistsError', async () => {
-        await store.createMailbox(owner, 'Archive');
-        await expect(store.createMailbox(owner, 'Archive')).rejects.toBeInstanceOf(AlreadyExistsError);
-        expect(await store.listMailboxes(owner)).toHaveLength(1);
+      it('creates the missing parents of a hierarchical name, each announced', async () => {
+        const leaf = await manager.createMailbox(alice, 'Work.2024.Q1');
+        expect((await manager.listMailboxes(alice)).map((m) => m.name)).toEqual(['Work', 'Work.2024', 'Work.2024.Q1']);
+        expect(f.bus.ofType('MailboxAdded').map((e) => e.mailboxName)).toEqual(['Work', 'Work.2024', 'Work.2024.Q1']);
+        expect(leaf.name).toBe('Work.2024.Q1');
+      });
+
+      it('refuses to create a mailbox that exists with MailboxExistsError (ALREADYEXISTS)', async () => {
+        await manager.createMailbox(alice, 'Archive');
+        const err = await manager.createMailbox(alice, 'Archive').catch((e: unknown) => e);
+        expect(err).toBeInstanceOf(MailboxExistsError);
+        expect(err).toBeInstanceOf(AlreadyExistsError);
+        expect(mailboxErrorCode(err)).toBe('ALREADYEXISTS');
+        expect(await manager.listMailboxes(alice)).toHaveLength(1);
       });
 
       it('lets exactly one of concurrent creations of one mailbox succeed', async () => {
-        const results = await Promise.allSettled(Array.from({ length: 10 }, () => store.createMailbox(owner, 'Race')));
+        const results = await Promise.allSettled(Array.from({ length: 10 }, () => manager.createMailbox(alice, 'Race')));
         const created = results.filter((r) => r.status === 'fulfilled');
-        const refused = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
         expect(created).toHaveLength(1);
-        expect(refused).toHaveLength(9);
-        for (const r of refused) expect(r.reason).toBeInstanceOf(AlreadyExistsError);
-        const listed = await store.listMailboxes(owner);
-        expect(listed.map((m) => m.id)).toEqual([(created[0] as PromiseFulfilledResult<{ id: string }>).value.id]);
+        for (const r of results) if (r.status === 'rejected') expect(r.reason).toBeInstanceOf(AlreadyExistsError);
+        expect((await manager.listMailboxes(alice)).map((m) => m.name)).toEqual(['Race']);
       });
 
-      it('ensureMailbox returns the existing mailbox and creates a missing one once', async () => {
-        const existing = await store.createMailbox(owner, 'Archive');
-        expect(await store.ensureMailbox(owner, 'Archive')).toEqual(existing);
-        const concurrent = await Promise.all(Array.from({ length: 5 }, () => store.ensureMailbox(owner, 'INBOX')));
-        expect(new Set(concurrent.map((m) => m.id)).size).toBe(1);
-        expect(await store.ensureMailbox(owner, 'INBOX')).toEqual(concurrent[0]);
-        expect((await store.listMailboxes(owner)).map((m) => m.name)).toEqual(['Archive', 'INBOX']);
-      });
-
-      it('treats INBOX case-insensitively and stores it as INBOX', async () => {
-        const inbox = await store.createMailbox(owner, 'inbox');
+      it('treats INBOX and its children case-insensitively and keeps other names case-sensitive', async () => {
+        const inbox = await manager.createMailbox(alice, 'inbox');
         expect(inbox.name).toBe('INBOX');
-        expect((await store.getMailbox(owner, 'InBoX'))?.id).toBe(inbox.id);
-        await expect(store.createMailbox(owner, 'INBOX')).rejects.toBeInstanceOf(AlreadyExistsError);
-      });
-
-      it('keeps other mailbox names case-sensitive', async () => {
-        const upper = await store.createMailbox(owner, 'Sent');
-        const lower = await store.createMailbox(owner, 'sent');
+        expect((await manager.getMailbox(alice, 'InBoX'))?.id).toBe(inbox.id);
+        expect((await manager.createMailbox(alice, 'inbox.Lists')).name).toBe('INBOX.Lists');
+        const upper = await manager.createMailbox(alice, 'Sent');
+        const lower = await manager.createMailbox(alice, 'sent');
         expect(upper.id).not.toBe(lower.id);
-        expect((await store.getMailbox(owner, 'Sent'))?.id).toBe(upper.id);
       });
 
-      it('refuses empty, over-long and control-character names with InvalidInputError', async () => {
-        for (const bad of ['', 'x'.repeat(MAX_MAILBOX_NAME_LENGTH + 1), 'a\u0000b', 'tab\there', 'new\nline']) {
-          await expect(store.createMailbox(owner, bad)).rejects.toBeInstanceOf(InvalidInputError);
-          await expect(store.ensureMailbox(owner, bad)).rejects.toBeInstanceOf(InvalidInputError);
-        }
-        expect(await store.listMailboxes(owner)).toEqual([]);
+      it.each([
+        ['empty', ''],
+        ['over-long', 'x'.repeat(MAX_MAILBOX_NAME_LENGTH + 1)],
+        ['a control character', 'a\u0000b'],
+        ['a line break', 'new\nline'],
+        ['a lone surrogate (bad UTF-16/UTF-8)', 'bad\ud800name'],
+        ['a replacement character left by a bad decoding', 'bad\ufffdname'],
+        ['a doubled delimiter', 'a..b'],
+        ['a leading delimiter', '.a'],
+        ['a trailing delimiter', 'a.'],
+        ['a wildcard', 'a*b'],
+        ['a percent wildcard', 'a%'],
+        ['a namespace prefix', '#news'],
+        ['too many levels', Array.from({ length: MAX_MAILBOX_DEPTH + 1 }, (_, i) => `l${i}`).join('.')],
+      ])('refuses a name with %s with InvalidMailboxNameError and creates nothing', async (_what, bad) => {
+        const err = await manager.createMailbox(alice, bad).catch((e: unknown) => e);
+        expect(err).toBeInstanceOf(InvalidMailboxNameError);
+        expect(err).toBeInstanceOf(InvalidInputError);
+        expect(await manager.listMailboxes(alice)).toEqual([]);
       });
 
-      it('accepts hierarchical and non-ASCII names as given', async () => {
-        const nested = await store.createMailbox(owner, 'Projects.2024.Q1');
-        const accented = await store.createMailbox(owner, 'Boîte envoyée');
-        expect((await store.getMailbox(owner, 'Projects.2024.Q1'))?.id).toBe(nested.id);
-        expect((await store.getMailbox(owner, 'Boîte envoyée'))?.id).toBe(accented.id);
+      it('accepts non-ASCII names as given', async () => {
+        const created = await manager.createMailbox(alice, 'Boîte envoyée.Entwürfe');
+        expect((await manager.getMailbox(alice, 'Boîte envoyée.Entwürfe'))?.id).toBe(created.id);
       });
 
       it('returns null for a mailbox that does not exist, by name or by id', async () => {
-        expect(await store.getMailbox(owner, 'Nope')).toBeNull();
-        expect(await store.getMailboxById(randomUUID())).toBeNull();
-        expect(await store.getMailboxById('not-an-id')).toBeNull();
+        expect(await manager.getMailbox(alice, 'Nope')).toBeNull();
+        expect(await manager.getMailboxById(randomUUID())).toBeNull();
+        expect(await manager.getMailboxById('not-an-id')).toBeNull();
       });
 
       it("lists one owner's mailboxes in name order and nobody else's", async () => {
-        await store.createMailbox(owner, 'Trash');
-        await store.createMailbox(owner, 'Archive');
-        await store.createMailbox(owner, 'INBOX');
-        await store.createMailbox('bob@example.com', 'INBOX');
-        const listed = await store.listMailboxes(owner);
-        expect(listed.map((m) => m.name)).toEqual(['Archive', 'INBOX', 'Trash']);
-        expect(listed.every((m) => m.owner === owner)).toBe(true);
-        expect(await store.listMailboxes('nobody@example.com')).toEqual([]);
+        await manager.createMailbox(alice, 'Trash');
+        await manager.createMailbox(alice, 'Archive');
+        await manager.createMailbox(bob, 'INBOX');
+        expect((await manager.listMailboxes(alice)).map((m) => m.name)).toEqual(['Archive', 'Trash']);
+        expect(await manager.listMailboxes('nobody@example.com')).toEqual([]);
+      });
+
+      it('provisions INBOX, Drafts, Sent, Trash, Junk and Archive with their roles, subscribed, once', async () => {
+        const first = await manager.provisionUser(alice);
+        const again = await manager.provisionUser(alice);
+        expect(first.map((m) => [m.name, m.role])).toEqual([
+          ['INBOX', 'inbox'],
+          ['Drafts', 'drafts'],
+          ['Sent', 'sent'],
+          ['Trash', 'trash'],
+          ['Junk', 'junk'],
+          ['Archive', 'archive'],
+        ]);
+        expect(again.map((m) => m.id)).toEqual(first.map((m) => m.id));
+        expect(await manager.listSubscriptions(alice)).toEqual(['Archive', 'Drafts', 'INBOX', 'Junk', 'Sent', 'Trash']);
+        expect(f.bus.ofType('MailboxAdded')).toHaveLength(6);
+      });
+
+      it('ensureMailbox(INBOX) provisions a new user once, even when called concurrently', async () => {
+        const inboxes = await Promise.all(Array.from({ length: 5 }, () => manager.ensureMailbox(alice, 'INBOX')));
+        expect(new Set(inboxes.map((m) => m.id)).size).toBe(1);
+        expect((await manager.listMailboxes(alice)).map((m) => m.name)).toEqual(['Archive', 'Drafts', 'INBOX', 'Junk', 'Sent', 'Trash']);
+      });
+
+      describe('rename', () => {
+        it('renames a mailbox and its children, keeping ids, UIDVALIDITY and messages', async () => {
+          const parent = await manager.createMailbox(alice, 'Work');
+          const child = await manager.createMailbox(alice, 'Work.Old');
+          await manager.append(alice, child.id, await request(1));
+          const renamed = await manager.renameMailbox(alice, 'Work', 'Job');
+          expect(renamed).toMatchObject({ id: parent.id, name: 'Job', uidValidity: parent.uidValidity });
+          expect((await manager.listMailboxes(alice)).map((m) => [m.name, m.id])).toEqual([
+            ['Job', parent.id],
+            ['Job.Old', child.id],
+          ]);
+          expect(await uidsOf(child.id)).toEqual([1]);
+          expect(f.bus.ofType('MailboxRenamed').map((e) => [e.oldName, e.newName])).toEqual([
+            ['Work', 'Job'],
+            ['Work.Old', 'Job.Old'],
+          ]);
+        });
+
+        it('creates the missing parents of the new name and moves subscriptions along', async () => {
+          await manager.createMailbox(alice, 'Lists');
+          await manager.subscribe(alice, 'Lists');
+          await manager.renameMailbox(alice, 'Lists', 'Archive.2024.Lists');
+          expect((await manager.listMailboxes(alice)).map((m) => m.name)).toEqual(['Archive', 'Archive.2024', 'Archive.2024.Lists']);
+          expect(await manager.listSubscriptions(alice)).toEqual(['Archive.2024.Lists']);
+        });
+
+        it('moves the messages of INBOX to the new mailbox and leaves INBOX empty, with its UIDVALIDITY', async () => {
+          const inbox = await manager.createMailbox(alice, 'INBOX');
+          const kept = await manager.createMailbox(alice, 'INBOX.Kept');
+          await manager.append(alice, inbox.id, await request(1, { flags: ['\\Seen'] }));
+          await manager.append(alice, inbox.id, await request(2));
+          const old = await manager.renameMailbox(alice, 'INBOX', 'Old Inbox');
+          expect(old.id).not.toBe(inbox.id);
+          expect(await uidsOf(old.id)).toEqual([1, 2]);
+          expect(await manager.getMailbox(alice, 'INBOX')).toMatchObject({ id: inbox.id, uidValidity: inbox.uidValidity, messageCount: 0, uidNext: 3 });
+          expect((await manager.getMailbox(alice, 'INBOX.Kept'))?.id).toBe(kept.id);
+          expect(await manager.getMailbox(alice, 'Old Inbox')).toMatchObject({ messageCount: 2, unseenCount: 1 });
+        });
+
+        it('refuses to rename into its own child, onto an existing name, or a missing mailbox', async () => {
+          await manager.createMailbox(alice, 'A');
+          await manager.createMailbox(alice, 'B');
+          await expect(manager.renameMailbox(alice, 'A', 'A.child')).rejects.toBeInstanceOf(MailboxOperationError);
+          await expect(manager.renameMailbox(alice, 'A', 'B')).rejects.toBeInstanceOf(MailboxExistsError);
+          await expect(manager.renameMailbox(alice, 'A', 'A')).rejects.toBeInstanceOf(MailboxExistsError);
+          const missing = await manager.renameMailbox(alice, 'Nope', 'C').catch((e: unknown) => e);
+          expect(missing).toBeInstanceOf(MailboxNotFoundError);
+          expect(mailboxErrorCode(missing)).toBe('NONEXISTENT');
+          await expect(manager.renameMailbox(alice, 'A', 'bad..name')).rejects.toBeInstanceOf(InvalidMailboxNameError);
+          expect((await manager.listMailboxes(alice)).map((m) => m.name)).toEqual(['A', 'B']);
+        });
+
+        it('loses no message appended while the mailbox is renamed', async () => {
+          const mailbox = await manager.createMailbox(alice, 'Busy');
+          const stored = await request(1);
+          const appends = Array.from({ length: 20 }, () => manager.append(alice, mailbox.id, stored));
+          const [renamed] = await Promise.all([manager.renameMailbox(alice, 'Busy', 'Calm'), ...appends]);
+          expect((await uidsOf(mailbox.id)).length).toBe(20);
+          expect(await manager.getMailbox(alice, 'Calm')).toMatchObject({ id: mailbox.id, messageCount: 20 });
+          expect(renamed.id).toBe(mailbox.id);
+        });
+      });
+
+      describe('delete', () => {
+        it('deletes a mailbox and its messages, announcing how many there were', async () => {
+          const mailbox = await manager.createMailbox(alice, 'Old');
+          await manager.append(alice, mailbox.id, await request(1));
+          await manager.deleteMailbox(alice, 'Old');
+          expect(await manager.getMailbox(alice, 'Old')).toBeNull();
+          expect(await uidsOf(mailbox.id)).toEqual([]);
+          expect(f.bus.ofType('MailboxDeleted')).toEqual([expect.objectContaining({ mailboxId: mailbox.id, mailboxName: 'Old', messageCount: 1 })]);
+          await expect(manager.append(alice, mailbox.id, await request(2))).rejects.toBeInstanceOf(NotFoundError);
+        });
+
+        it('refuses to delete INBOX, a mailbox with children, or a missing mailbox', async () => {
+          await manager.createMailbox(alice, 'INBOX');
+          await manager.createMailbox(alice, 'P.C');
+          const inbox = await manager.deleteMailbox(alice, 'inbox').catch((e: unknown) => e);
+          expect(inbox).toBeInstanceOf(MailboxOperationError);
+          expect(mailboxErrorCode(inbox)).toBe('CANNOT');
+          const parent = await manager.deleteMailbox(alice, 'P').catch((e: unknown) => e);
+          expect(parent).toBeInstanceOf(HasChildrenError);
+          expect(mailboxErrorCode(parent)).toBe('HASCHILDREN');
+          await expect(manager.deleteMailbox(alice, 'Nope')).rejects.toBeInstanceOf(MailboxNotFoundError);
+          expect((await manager.listMailboxes(alice)).map((m) => m.name)).toEqual(['INBOX', 'P', 'P.C']);
+        });
+      });
+
+      it('keeps subscriptions per user, independent of the mailboxes, and validates their names', async () => {
+        await manager.subscribe(alice, 'Lists');
+        await manager.subscribe(alice, 'Lists');
+        await manager.subscribe(alice, 'inbox');
+        await manager.subscribe(bob, 'Other');
+        expect(await manager.listSubscriptions(alice)).toEqual(['INBOX', 'Lists']);
+        await manager.unsubscribe(alice, 'Lists');
+        expect(await manager.listSubscriptions(alice)).toEqual(['INBOX']);
+        await expect(manager.subscribe(alice, 'a..b')).rejects.toBeInstanceOf(InvalidMailboxNameError);
       });
     });
 
     describe('messages', () => {
-      it('assigns increasing UIDs from 1 and bumps UIDNEXT, HIGHESTMODSEQ and the message count', async () => {
-        const mailbox = await store.createMailbox(owner, 'INBOX');
-        const first = await store.appendMessage(mailbox.id, request(1));
-        const second = await store.appendMessage(mailbox.id, request(2, { flags: ['\\Seen', '$Label1'] }));
-        expect(first).toMatchObject({ mailboxId: mailbox.id, uid: 1, blobId: request(1).blobId, size: request(1).size, flags: [] });
-        expect(first.internalDate.getTime()).toBe(request(1).internalDate.getTime());
+      it('appends with increasing UIDs and MODSEQs, and keeps the counters', async () => {
+        const mailbox = await manager.createMailbox(alice, 'INBOX');
+        const first = await manager.append(alice, mailbox.id, await request(1));
+        const second = await manager.append(alice, mailbox.id, await request(2, { flags: ['\\Seen', '$Label1'] }));
+        expect(first).toMatchObject({ mailboxId: mailbox.id, uid: 1, flags: [] });
         expect(second.uid).toBe(2);
         expect(second.modSeq).toBeGreaterThan(first.modSeq);
-        expect(first.modSeq).toBeGreaterThan(mailbox.highestModSeq);
         expect(second.messageId).not.toBe(first.messageId);
-        const after = await store.getMailboxById(mailbox.id);
-        expect(after).toMatchObject({ uidNext: 3, highestModSeq: second.modSeq, messageCount: 2, uidValidity: mailbox.uidValidity });
+        expect(second.savedDate.getTime()).toBeGreaterThan(Date.now() - 60_000);
+        expect(await manager.getMailboxById(mailbox.id)).toMatchObject({
+          uidNext: 3,
+          highestModSeq: second.modSeq,
+          messageCount: 2,
+          unseenCount: 1,
+          size: first.size + second.size,
+        });
+        expect(f.bus.ofType('Added')).toEqual([
+          expect.objectContaining({ mailboxId: mailbox.id, uids: [1], modSeq: first.modSeq }),
+          expect.objectContaining({ mailboxId: mailbox.id, uids: [2], modSeq: second.modSeq, messages: [expect.objectContaining({ messageId: second.messageId })] }),
+        ]);
       });
 
-      it('reads back what was appended, flags included', async () => {
-        const mailbox = await store.createMailbox(owner, 'INBOX');
-        const appended = await store.appendMessage(mailbox.id, request(7, { flags: ['\\Seen', '\\Seen', '$Forwarded'] }));
-        const [read] = await collect(store.listMessages(mailbox.id, ALL));
-        expect({ ...read, flags: [...read.flags].sort() }).toEqual({ ...appended, flags: ['$Forwarded', '\\Seen'] });
-        expect([...appended.flags].sort()).toEqual(['$Forwarded', '\\Seen']);
+      it('reads back what was appended: internal date, flags and keywords normalized', async () => {
+        const mailbox = await manager.createMailbox(alice, 'INBOX');
+        const req = await request(7, { flags: ['\\seen', '\\Seen', '$Forwarded', '$forwarded'] });
+        const appended = await manager.append(alice, mailbox.id, req);
+        const [read] = await collect(manager.getMessages(alice, mailbox.id, [ALL_UIDS]));
+        // Flags are a set: their order is not kept.
+        expect({ ...read, flags: [...read.flags].sort() }).toEqual({ ...appended, flags: [...appended.flags].sort() });
+        expect([...read.flags].sort()).toEqual(['$Forwarded', '\\Seen']);
+        expect(read.internalDate.getTime()).toBe(req.internalDate.getTime());
+        expect(read.blobId).toBe(req.blobId);
+      });
+
+      it('refuses invalid flags, keywords and sizes with InvalidInputError and stores nothing', async () => {
+        const mailbox = await manager.createMailbox(alice, 'INBOX');
+        for (const flags of [['\\Recent'], ['\\Bogus'], ['bad keyword'], ['a(b'], ['x'.repeat(101)]]) {
+          await expect(manager.append(alice, mailbox.id, await request(1, { flags }))).rejects.toBeInstanceOf(InvalidInputError);
+        }
+        await expect(manager.append(alice, mailbox.id, await request(1, { size: -1 }))).rejects.toBeInstanceOf(MailboxLimitError);
+        await expect(manager.append(alice, mailbox.id, await request(1, { internalDate: new Date('nope') }))).rejects.toBeInstanceOf(MailboxLimitError);
+        expect(await uidsOf(mailbox.id)).toEqual([]);
       });
 
       it('gives 20 concurrent appends 20 distinct UIDs 1..20 and distinct MODSEQs', async () => {
-        const mailbox = await store.createMailbox(owner, 'INBOX');
-        const appended = await Promise.all(Array.from({ length: 20 }, (_, n) => store.appendMessage(mailbox.id, request(n))));
+        const mailbox = await manager.createMailbox(alice, 'INBOX');
+        const appended = await appendMany(mailbox.id, 20, 20);
         expect(appended.map((m) => m.uid).sort((a, b) => a - b)).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
         expect(new Set(appended.map((m) => m.modSeq)).size).toBe(20);
-        expect(await store.listUids(mailbox.id)).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
-        expect(await store.getMailboxById(mailbox.id)).toMatchObject({ uidNext: 21, messageCount: 20, highestModSeq: Math.max(...appended.map((m) => m.modSeq)) });
+        expect(await manager.getMailboxById(mailbox.id)).toMatchObject({ uidNext: 21, messageCount: 20, highestModSeq: Math.max(...appended.map((m) => m.modSeq)) });
       });
 
-      it('stores one message when the same deliveryKey is appended twice', async () => {
-        const mailbox = await store.createMailbox(owner, 'INBOX');
-        const first = await store.appendMessage(mailbox.id, request(1, { deliveryKey: 'mail-1/recipient-1' }));
-        const again = await store.appendMessage(mailbox.id, request(1, { deliveryKey: 'mail-1/recipient-1' }));
+      it('stores one message when the same deliveryKey is appended twice or concurrently', async () => {
+        const mailbox = await manager.createMailbox(alice, 'INBOX');
+        const req = await request(1, { deliveryKey: 'mail-1/alice' });
+        const first = await manager.appendMessage(mailbox.id, req);
+        const again = await manager.appendMessage(mailbox.id, req);
         expect(again).toEqual(first);
-        expect(await store.listUids(mailbox.id)).toEqual([first.uid]);
-        expect((await store.getMailboxById(mailbox.id))?.messageCount).toBe(1);
+        const concurrent = await Promise.all(Array.from({ length: 5 }, () => manager.appendMessage(mailbox.id, { ...req, deliveryKey: 'mail-2/alice' })));
+        expect(new Set(concurrent.map((m) => m.messageId)).size).toBe(1);
+        expect(await uidsOf(mailbox.id)).toHaveLength(2);
+        expect((await manager.getMailboxById(mailbox.id))?.messageCount).toBe(2);
       });
 
-      it('stores one message when the same deliveryKey is appended concurrently', async () => {
-        const mailbox = await store.createMailbox(owner, 'INBOX');
-        const results = await Promise.all(Array.from({ length: 5 }, () => store.appendMessage(mailbox.id, request(1, { deliveryKey: 'mail-2/r' }))));
-        expect(new Set(results.map((m) => m.uid)).size).toBe(1);
-        expect(new Set(results.map((m) => m.messageId)).size).toBe(1);
-        expect(await collect(store.listMessages(mailbox.id, ALL))).toHaveLength(1);
-        expect((await store.getMailboxById(mailbox.id))?.messageCount).toBe(1);
+      it('refuses to append to a mailbox that does not exist with MailboxNotFoundError', async () => {
+        await expect(manager.appendMessage(randomUUID(), await request(1))).rejects.toBeInstanceOf(MailboxNotFoundError);
+        await expect(manager.append(alice, randomUUID(), await request(1))).rejects.toBeInstanceOf(MailboxNotFoundError);
       });
 
-      it('scopes a deliveryKey to its mailbox and stores each distinct key', async () => {
-        const inbox = await store.createMailbox(owner, 'INBOX');
-        const other = await store.createMailbox(owner, 'Other');
-        await store.appendMessage(inbox.id, request(1, { deliveryKey: 'k1' }));
-        await store.appendMessage(inbox.id, request(2, { deliveryKey: 'k2' }));
-        await store.appendMessage(other.id, request(1, { deliveryKey: 'k1' }));
-        expect(await store.listUids(inbox.id)).toHaveLength(2);
-        expect(await store.listUids(other.id)).toHaveLength(1);
+      it('refuses to append a message whose content is not in the blob store', async () => {
+        const mailbox = await manager.createMailbox(alice, 'INBOX');
+        await expect(manager.append(alice, mailbox.id, { blobId: 'f'.repeat(64), size: 10, internalDate: new Date() })).rejects.toBeInstanceOf(NotFoundError);
+        expect(await uidsOf(mailbox.id)).toEqual([]);
       });
 
-      it('refuses to append to a mailbox that does not exist with NotFoundError', async () => {
-        await expect(store.appendMessage(randomUUID(), request(1))).rejects.toBeInstanceOf(NotFoundError);
-        await expect(store.appendMessage(randomUUID(), request(1, { deliveryKey: 'k' }))).rejects.toBeInstanceOf(NotFoundError);
+      it('streams a range of 1,200 messages completely and in UID order, page by page', async () => {
+        const mailbox = await manager.createMailbox(alice, 'INBOX');
+        await appendMany(mailbox.id, 1_200, 50);
+        const uids = (await collect(manager.getMessages(alice, mailbox.id, [ALL_UIDS]))).map((m) => m.uid);
+        expect(uids).toEqual(Array.from({ length: 1_200 }, (_, i) => i + 1));
+        expect((await collect(manager.getMessages(alice, mailbox.id, [range(3, 5), range(1_199, Number.MAX_SAFE_INTEGER)]))).map((m) => m.uid)).toEqual([3, 4, 5, 1_199, 1_200]);
+        expect(await collect(manager.getMessages(alice, mailbox.id, [range(5, 4)]))).toEqual([]);
       });
 
-      it('keeps the messages of each mailbox apart, each with its own UIDs', async () => {
-        const inbox = await store.createMailbox(owner, 'INBOX');
-        const other = await store.createMailbox(owner, 'Other');
-        await store.appendMessage(inbox.id, request(1));
-        await store.appendMessage(inbox.id, request(2));
-        const inOther = await store.appendMessage(other.id, request(3));
-        expect(inOther.uid).toBe(1);
-        expect((await collect(store.listMessages(other.id, ALL))).map((m) => m.blobId)).toEqual([request(3).blobId]);
+      it('returns the stored headers and parsed data with the headers fetch group, and the content with full', async () => {
+        const mailbox = await manager.createMailbox(alice, 'INBOX');
+        const bytes = rfc822(1, { Subject: '=?utf-8?q?Gr=C3=BC=C3=9Fe?=' }, 'Hello Alice\r\n');
+        await manager.append(alice, mailbox.id, await request(1, {}, bytes));
+        const [headers] = await collect(manager.getMessages(alice, mailbox.id, [ALL_UIDS], 'headers'));
+        expect(headers.headers?.toString()).toBe(bytes.toString().split('\r\n\r\n')[0] + '\r\n\r\n');
+        expect(headers.parsed?.envelope).toMatchObject({ subject: '=?utf-8?q?Gr=C3=BC=C3=9Fe?=', decodedSubject: 'Grüße' });
+        expect(headers.parsed?.preview).toBe('Hello Alice');
+        expect(headers.openContent).toBeUndefined();
+        const [full] = await collect(manager.getMessages(alice, mailbox.id, [ALL_UIDS], 'full'));
+        const stream = await (full.openContent as () => Promise<NodeJS.ReadableStream>)();
+        const chunks: Buffer[] = [];
+        for await (const chunk of stream) chunks.push(chunk as Buffer);
+        expect(Buffer.concat(chunks)).toEqual(bytes);
+        expect(await manager.getSearchText(alice, full.messageId)).toContain('Hello Alice');
       });
 
-      it('streams a 1:* range of 1,200 messages completely and in UID order', async () => {
-        const mailbox = await store.createMailbox(owner, 'INBOX');
-        await appendMany(store, mailbox.id, 1_200, 50);
-        let expectedUid = 1;
-        for await (const message of store.listMessages(mailbox.id, ALL)) {
-          expect(message.uid).toBe(expectedUid);
-          expectedUid++;
-        }
-        expect(expectedUid - 1).toBe(1_200);
-        expect((await store.getMailboxById(mailbox.id))?.messageCount).toBe(1_200);
+      it('stores a truncated, malformed MIME message byte-exact and lists it', async () => {
+        const mailbox = await manager.createMailbox(alice, 'INBOX');
+        const broken = Buffer.from('Subject: cut\r\nContent-Type: multipart/mixed; boundary="b"\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\nhalf a li');
+        const appended = await manager.append(alice, mailbox.id, await request(1, {}, broken));
+        const [listed] = await collect(manager.getMessages(alice, mailbox.id, [ALL_UIDS], 'headers'));
+        expect(listed.uid).toBe(appended.uid);
+        expect(listed.parsed?.defects).toContain('multipart not terminated by its closing boundary');
+        expect(await f.blobs.readBytes(MAIL_BUCKET, appended.blobId)).toEqual(broken);
+      });
+    });
+
+    describe('threads', () => {
+      it('puts a reply in the thread of the message it answers, and an unrelated message in its own', async () => {
+        const mailbox = await manager.createMailbox(alice, 'INBOX');
+        const original = await manager.append(alice, mailbox.id, await request(1, {}, rfc822(1, { 'Message-ID': '<root@x>', Subject: 'Plans' })));
+        const reply = await manager.append(alice, mailbox.id, await request(2, {}, rfc822(2, { 'Message-ID': '<r1@x>', 'In-Reply-To': '<root@x>', Subject: 'Re: Plans' })));
+        const deeper = await manager.append(alice, mailbox.id, await request(3, {}, rfc822(3, { 'Message-ID': '<r2@x>', References: '<root@x> <r1@x>', Subject: 'RE: Fwd: plans' })));
+        const other = await manager.append(alice, mailbox.id, await request(4, {}, rfc822(4, { 'Message-ID': '<o@x>', 'In-Reply-To': '<root@x>', Subject: 'Something else' })));
+        expect(original.threadId).toBe(original.messageId);
+        expect(reply.threadId).toBe(original.threadId);
+        expect(deeper.threadId).toBe(original.threadId);
+        expect(other.threadId).not.toBe(original.threadId);
       });
 
-      it('returns only the messages of a UID range, ends included', async () => {
-        const mailbox = await store.createMailbox(owner, 'INBOX');
-        await appendMany(store, mailbox.id, 10, 1);
-        expect((await collect(store.listMessages(mailbox.id, { from: 3, to: 5 }))).map((m) => m.uid)).toEqual([3, 4, 5]);
-        expect((await collect(store.listMessages(mailbox.id, { from: 9, to: Number.MAX_SAFE_INTEGER }))).map((m) => m.uid)).toEqual([9, 10]);
-        expect(await collect(store.listMessages(mailbox.id, { from: 11, to: 20 }))).toEqual([]);
-        expect(await collect(store.listMessages(mailbox.id, { from: 5, to: 4 }))).toEqual([]);
-      });
-
-      it('lists no message and no UID for an empty or unknown mailbox', async () => {
-        const mailbox = await store.createMailbox(owner, 'INBOX');
-        expect(await store.listUids(mailbox.id)).toEqual([]);
-        expect(await collect(store.listMessages(mailbox.id, ALL))).toEqual([]);
-        expect(await store.listUids(randomUUID())).toEqual([]);
+      it('keeps the threads of two users apart', async () => {
+        const a = await manager.createMailbox(alice, 'INBOX');
+        const b = await manager.createMailbox(bob, 'INBOX');
+        const first = await manager.append(alice, a.id, await request(1, {}, rfc822(1, { 'Message-ID': '<t@x>', Subject: 'Hi' })));
+        const theirs = await manager.append(bob, b.id, await request(2, {}, rfc822(2, { 'Message-ID': '<t2@x>', 'In-Reply-To': '<t@x>', Subject: 'Re: Hi' })));
+        expect(theirs.threadId).not.toBe(first.threadId);
       });
     });
 
     describe('flags', () => {
-      it('adds flags to the range and gives the changed messages one new, higher MODSEQ', async () => {
-        const mailbox = await store.createMailbox(owner, 'INBOX');
-        await appendMany(store, mailbox.id, 3, 1);
-        const before = await store.getMailboxById(mailbox.id);
-        const changed = await store.addFlags(mailbox.id, { from: 1, to: 2 }, ['\\Seen']);
-        expect(changed.map((m) => m.uid)).toEqual([1, 2]);
-        const modSeq = changed[0].modSeq;
+      it('adds flags to a range with one new, higher MODSEQ and updates the unseen count', async () => {
+        const mailbox = await manager.createMailbox(alice, 'INBOX');
+        await appendMany(mailbox.id, 3, 1);
+        const before = await manager.getMailboxById(mailbox.id);
+        const { updated, failed } = await manager.updateFlags(alice, mailbox.id, [range(1, 2)], { mode: 'add', flags: ['\\Seen'] });
+        expect(failed).toEqual([]);
+        expect(updated.map((m) => m.uid)).toEqual([1, 2]);
+        const modSeq = updated[0].modSeq;
         expect(modSeq).toBeGreaterThan(before?.highestModSeq ?? Infinity);
-        expect(changed.every((m) => m.modSeq === modSeq && m.flags.includes('\\Seen'))).toBe(true);
-        expect((await store.getMailboxById(mailbox.id))?.highestModSeq).toBe(modSeq);
-        const stored = await collect(store.listMessages(mailbox.id, ALL));
-        expect(stored.map((m) => [m.uid, m.flags, m.modSeq === modSeq])).toEqual([
-          [1, ['\\Seen'], true],
-          [2, ['\\Seen'], true],
-          [3, [], false],
+        expect(updated.every((m) => m.modSeq === modSeq)).toBe(true);
+        expect(await manager.getMailboxById(mailbox.id)).toMatchObject({ highestModSeq: modSeq, unseenCount: 1 });
+        expect(f.bus.ofType('FlagsUpdated')).toEqual([
+          expect.objectContaining({ uids: [1, 2], modSeq, updates: [expect.objectContaining({ uid: 1, oldFlags: [], newFlags: ['\\Seen'] }), expect.anything()] }),
         ]);
       });
 
-      it('keeps existing flags when adding others', async () => {
-        const mailbox = await store.createMailbox(owner, 'INBOX');
-        await store.appendMessage(mailbox.id, request(1, { flags: ['$Label1'] }));
-        const [changed] = await store.addFlags(mailbox.id, ALL, ['\\Flagged', '\\Seen']);
-        expect([...changed.flags].sort()).toEqual(['$Label1', '\\Flagged', '\\Seen']);
-        const [stored] = await collect(store.listMessages(mailbox.id, ALL));
-        expect([...stored.flags].sort()).toEqual(['$Label1', '\\Flagged', '\\Seen']);
+      it('removes and replaces flags, and changes nothing (no MODSEQ) when nothing changes', async () => {
+        const mailbox = await manager.createMailbox(alice, 'INBOX');
+        await manager.append(alice, mailbox.id, await request(1, { flags: ['$Label1', '\\Flagged'] }));
+        const removed = await manager.updateFlags(alice, mailbox.id, [ALL_UIDS], { mode: 'remove', flags: ['\\flagged'] });
+        expect(removed.updated[0].flags).toEqual(['$Label1']);
+        const replaced = await manager.updateFlags(alice, mailbox.id, [ALL_UIDS], { mode: 'replace', flags: ['\\Answered', '\\Seen'] });
+        expect([...replaced.updated[0].flags].sort()).toEqual(['\\Answered', '\\Seen']);
+        const highest = (await manager.getMailboxById(mailbox.id))?.highestModSeq;
+        expect((await manager.updateFlags(alice, mailbox.id, [ALL_UIDS], { mode: 'add', flags: ['\\Seen'] })).updated).toEqual([]);
+        expect((await manager.getMailboxById(mailbox.id))?.highestModSeq).toBe(highest);
+        expect((await manager.getMailboxById(mailbox.id))?.unseenCount).toBe(0);
       });
 
-      it('leaves messages that already have the flags unchanged, without a new MODSEQ', async () => {
-        const mailbox = await store.createMailbox(owner, 'INBOX');
-        await appendMany(store, mailbox.id, 2, 1);
-        const [first] = await store.addFlags(mailbox.id, { from: 1, to: 1 }, ['\\Seen']);
-        const highest = (await store.getMailboxById(mailbox.id))?.highestModSeq;
-        expect(await store.addFlags(mailbox.id, { from: 1, to: 1 }, ['\\Seen'])).toEqual([]);
-        expect((await store.getMailboxById(mailbox.id))?.highestModSeq).toBe(highest);
-        const again = await store.addFlags(mailbox.id, ALL, ['\\Seen']);
-        expect(again.map((m) => m.uid)).toEqual([2]);
-        expect(again[0].modSeq).toBeGreaterThan(first.modSeq);
-        const [stored] = await collect(store.listMessages(mailbox.id, { from: 1, to: 1 }));
-        expect(stored.modSeq).toBe(first.modSeq);
+      it('applies UNCHANGEDSINCE: messages changed after it are reported, not modified', async () => {
+        const mailbox = await manager.createMailbox(alice, 'INBOX');
+        const [one, two] = await appendMany(mailbox.id, 2, 1);
+        const touched = await manager.updateFlags(alice, mailbox.id, [range(2, 2)], { mode: 'add', flags: ['$Work'] });
+        const result = await manager.updateFlags(alice, mailbox.id, [ALL_UIDS], { mode: 'add', flags: ['\\Flagged'], unchangedSince: two.modSeq });
+        expect(result.failed).toEqual([2]);
+        expect(result.updated.map((m) => m.uid)).toEqual([1]);
+        const [stored2] = await collect(manager.getMessages(alice, mailbox.id, [range(2, 2)]));
+        expect(stored2.flags).toEqual(['$Work']);
+        expect(stored2.modSeq).toBe(touched.updated[0].modSeq);
+        expect(one.uid).toBe(1);
+        await expect(manager.updateFlags(alice, mailbox.id, [ALL_UIDS], { mode: 'add', flags: ['\\Seen'], unchangedSince: -1 })).rejects.toBeInstanceOf(MailboxLimitError);
       });
 
-      it('bumps MODSEQ strictly on every effective change', async () => {
-        const mailbox = await store.createMailbox(owner, 'INBOX');
-        await store.appendMessage(mailbox.id, request(1));
-        const modSeqs: number[] = [];
-        for (const flag of ['\\Seen', '\\Flagged', '\\Answered', '$Label1']) {
-          const [changed] = await store.addFlags(mailbox.id, ALL, [flag]);
-          modSeqs.push(changed.modSeq);
+      it('keeps MODSEQ strictly increasing under concurrent flag updates, losing no flag', async () => {
+        const mailbox = await manager.createMailbox(alice, 'INBOX');
+        await manager.append(alice, mailbox.id, await request(1));
+        const keywords = Array.from({ length: 10 }, (_, i) => `$K${i}`);
+        const results = await Promise.all(keywords.map((k) => manager.updateFlags(alice, mailbox.id, [ALL_UIDS], { mode: 'add', flags: [k] })));
+        const modSeqs = results.map((r) => r.updated[0].modSeq);
+        expect(new Set(modSeqs).size).toBe(10);
+        const [stored] = await collect(manager.getMessages(alice, mailbox.id, [ALL_UIDS]));
+        expect([...stored.flags].sort()).toEqual([...keywords].sort());
+        expect(stored.modSeq).toBe(Math.max(...modSeqs));
+        expect((await manager.getMailboxById(mailbox.id))?.highestModSeq).toBe(Math.max(...modSeqs));
+      });
+
+      it('lists messages changed since a MODSEQ, and only those', async () => {
+        const mailbox = await manager.createMailbox(alice, 'INBOX');
+        await appendMany(mailbox.id, 5, 1);
+        const mark = (await manager.getMailboxById(mailbox.id))?.highestModSeq as number;
+        await manager.updateFlags(alice, mailbox.id, [range(2, 2)], { mode: 'add', flags: ['\\Seen'] });
+        await manager.updateFlags(alice, mailbox.id, [range(4, 4)], { mode: 'add', flags: ['\\Seen'] });
+        await manager.updateFlags(alice, mailbox.id, [range(2, 2)], { mode: 'add', flags: ['\\Flagged'] });
+        const changed = await collect(manager.changedSince(alice, mailbox.id, mark));
+        expect(changed.map((m) => m.uid)).toEqual([4, 2]);
+        expect(await collect(manager.changedSince(alice, mailbox.id, (await manager.getMailboxById(mailbox.id))?.highestModSeq as number))).toEqual([]);
+      });
+
+      it('keeps the legacy addFlags of the IMAP first slice working', async () => {
+        const mailbox = await manager.createMailbox(alice, 'INBOX');
+        await manager.append(alice, mailbox.id, await request(1));
+        const changed = await manager.addFlags(mailbox.id, ALL_UIDS, ['\\Seen']);
+        expect(changed.map((m) => [m.uid, m.flags])).toEqual([[1, ['\\Seen']]]);
+      });
+    });
+
+    describe('expunge, copy and move', () => {
+      it('expunges only \\Deleted messages and records them for VANISHED', async () => {
+        const mailbox = await manager.createMailbox(alice, 'INBOX');
+        await appendMany(mailbox.id, 4, 1);
+        const mark = (await manager.getMailboxById(mailbox.id))?.highestModSeq as number;
+        await manager.updateFlags(alice, mailbox.id, [range(2, 3)], { mode: 'add', flags: ['\\Deleted'] });
+        expect(await manager.expunge(alice, mailbox.id, [range(3, 4)])).toEqual([3]);
+        expect(await manager.expunge(alice, mailbox.id)).toEqual([2]);
+        expect(await manager.expunge(alice, mailbox.id)).toEqual([]);
+        expect(await uidsOf(mailbox.id)).toEqual([1, 4]);
+        expect(await manager.expungedSince(alice, mailbox.id, mark)).toEqual([2, 3]);
+        expect(await manager.expungedSince(alice, mailbox.id, (await manager.getMailboxById(mailbox.id))?.highestModSeq as number)).toEqual([]);
+        expect(await manager.getMailboxById(mailbox.id)).toMatchObject({ messageCount: 2, unseenCount: 2 });
+        const expunged = f.bus.ofType('Expunged');
+        expect(expunged.map((e) => e.uids)).toEqual([[3], [2]]);
+        expect(expunged[1].modSeq).toBeGreaterThan(expunged[0].modSeq);
+      });
+
+      it('copies with new UIDs, the same MessageId and thread, and the flags', async () => {
+        const source = await manager.createMailbox(alice, 'INBOX');
+        const target = await manager.createMailbox(alice, 'Archive');
+        await manager.append(alice, target.id, await request(9));
+        const [m1, m2] = await appendMany(source.id, 2, 1, { flags: ['$Keep'] });
+        const mapping = await manager.copyMessages(alice, source.id, [ALL_UIDS], target.id);
+        expect(mapping).toEqual([
+          { sourceUid: 1, uid: 2 },
+          { sourceUid: 2, uid: 3 },
+        ]);
+        const copies = await collect(manager.getMessages(alice, target.id, [range(2, 3)]));
+        expect(copies.map((m) => [m.messageId, m.threadId, m.flags])).toEqual([
+          [m1.messageId, m1.threadId, ['$Keep']],
+          [m2.messageId, m2.threadId, ['$Keep']],
+        ]);
+        expect(await uidsOf(source.id)).toEqual([1, 2]);
+        expect((await manager.getMessageLocations(alice, m1.messageId)).map((l) => l.mailboxId).sort()).toEqual([source.id, target.id].sort());
+        expect(await manager.getMailboxById(target.id)).toMatchObject({ messageCount: 3, uidNext: 4 });
+      });
+
+      it('moves: the target gets the messages, the source loses them (recorded as expunged)', async () => {
+        const source = await manager.createMailbox(alice, 'INBOX');
+        const target = await manager.createMailbox(alice, 'Archive');
+        const [m1] = await appendMany(source.id, 3, 1);
+        const mark = (await manager.getMailboxById(source.id))?.highestModSeq as number;
+        const mapping = await manager.moveMessages(alice, source.id, [range(1, 2)], target.id);
+        expect(mapping).toEqual([
+          { sourceUid: 1, uid: 1 },
+          { sourceUid: 2, uid: 2 },
+        ]);
+        expect(await uidsOf(source.id)).toEqual([3]);
+        expect(await uidsOf(target.id)).toEqual([1, 2]);
+        expect(await manager.expungedSince(alice, source.id, mark)).toEqual([1, 2]);
+        expect(await manager.getMessageLocations(alice, m1.messageId)).toEqual([{ mailboxId: target.id, uid: 1 }]);
+        expect(f.bus.ofType('MessageMoved')).toEqual([expect.objectContaining({ sourceMailboxId: source.id, mailboxId: target.id })]);
+        expect(await manager.getMailboxById(source.id)).toMatchObject({ messageCount: 1 });
+        await expect(manager.moveMessages(alice, source.id, [ALL_UIDS], source.id)).rejects.toBeInstanceOf(MailboxOperationError);
+      });
+
+      it('never shows a moved message in both mailboxes or in neither', async () => {
+        const a = await manager.createMailbox(alice, 'A');
+        const b = await manager.createMailbox(alice, 'B');
+        const message = await manager.append(alice, a.id, await request(1));
+        let done = false;
+        const seen: number[] = [];
+        const observer = (async () => {
+          while (!done) {
+            seen.push((await manager.getMessageLocations(alice, message.messageId)).length);
+            await new Promise((resolve) => setImmediate(resolve));
+          }
+        })();
+        for (let i = 0; i < 10; i++) {
+          const [from, to] = i % 2 === 0 ? [a, b] : [b, a];
+          await manager.moveMessages(alice, from.id, [ALL_UIDS], to.id);
         }
-        expect(modSeqs).toEqual([...modSeqs].sort((a, b) => a - b));
-        expect(new Set(modSeqs).size).toBe(4);
-        const [stored] = await collect(store.listMessages(mailbox.id, ALL));
-        expect(stored.modSeq).toBe(modSeqs[3]);
+        done = true;
+        await observer;
+        expect(seen.length).toBeGreaterThan(0);
+        expect(seen.every((n) => n === 1)).toBe(true);
+        expect(await uidsOf(a.id)).toHaveLength(1);
+        expect(await uidsOf(b.id)).toEqual([]);
+      });
+    });
+
+    describe('rights (RFC 4314)', () => {
+      it("hides another user's mailbox without rights and refuses operations on it as NONEXISTENT", async () => {
+        const secret = await manager.createMailbox(bob, 'Secret');
+        expect(await manager.getMailbox(alice, { owner: bob, name: 'Secret' })).toBeNull();
+        await expect(manager.append(alice, secret.id, await request(1))).rejects.toBeInstanceOf(MailboxNotFoundError);
+        await expect(collect(manager.getMessages(alice, secret.id, [ALL_UIDS]))).rejects.toBeInstanceOf(MailboxNotFoundError);
+        expect(await manager.listAccessibleMailboxes(alice)).toEqual([]);
       });
 
-      it('changes nothing when the range holds no message', async () => {
-        const mailbox = await store.createMailbox(owner, 'INBOX');
-        expect(await store.addFlags(mailbox.id, ALL, ['\\Seen'])).toEqual([]);
-        expect((await store.getMailboxById(mailbox.id))?.highestModSeq).toBe(0);
+      it('shares a mailbox through its ACL: lookup and read allowed, write refused with NoRightError (NOPERM)', async () => {
+        const shared = await manager.createMailbox(bob, 'Shared');
+        await manager.append(bob, shared.id, await request(1));
+        await manager.setRights(bob, 'Shared', alice, 'lr');
+        expect(await manager.myRights(alice, { owner: bob, name: 'Shared' })).toBe('lr');
+        expect(await manager.listAccessibleMailboxes(alice)).toEqual([expect.objectContaining({ namespace: '#user', rights: 'lr', mailbox: expect.objectContaining({ id: shared.id }) })]);
+        expect(await collect(manager.getMessages(alice, shared.id, [ALL_UIDS]))).toHaveLength(1);
+        const denied = await manager.updateFlags(alice, shared.id, [ALL_UIDS], { mode: 'add', flags: ['\\Seen'] }).catch((e: unknown) => e);
+        expect(denied).toBeInstanceOf(NoRightError);
+        expect(mailboxErrorCode(denied)).toBe('NOPERM');
+        await expect(manager.append(alice, shared.id, await request(2))).rejects.toBeInstanceOf(NoRightError);
+        await expect(manager.deleteMailbox(alice, { owner: bob, name: 'Shared' })).rejects.toBeInstanceOf(NoRightError);
+        await expect(manager.getAcl(alice, { owner: bob, name: 'Shared' })).rejects.toBeInstanceOf(NoRightError);
+        expect(f.bus.ofType('MailboxACLUpdated')).toEqual([expect.objectContaining({ mailboxId: shared.id, identifier: alice, rights: 'lr' })]);
+      });
+
+      it('adds, removes and denies rights; anyone and negative entries apply; the owner keeps all rights', async () => {
+        await manager.createMailbox(bob, 'Team');
+        const path = { owner: bob, name: 'Team' };
+        await manager.setRights(bob, path, 'anyone', 'l');
+        await manager.setRights(bob, path, alice, 'rsw', 'add');
+        expect(await manager.myRights(alice, path)).toBe('lrsw');
+        await manager.setRights(bob, path, `-${alice}`, 'w');
+        expect(await manager.myRights(alice, path)).toBe('lrs');
+        await manager.setRights(bob, path, alice, 's', 'remove');
+        expect(await manager.getAcl(bob, path)).toEqual({ anyone: 'l', [alice]: 'rw', [`-${alice}`]: 'w' });
+        expect(await manager.myRights(bob, path)).toBe('lrswipkxtean');
+        await expect(manager.setRights(bob, path, bob, 'l')).rejects.toBeInstanceOf(MailboxOperationError);
+        await expect(manager.setRights(bob, path, alice, 'lz')).rejects.toBeInstanceOf(InvalidInputError);
+        await expect(manager.setRights(bob, path, '', 'l')).rejects.toBeInstanceOf(InvalidInputError);
+        await manager.setRights(bob, path, alice, '');
+        expect(await manager.getAcl(bob, path)).toEqual({ anyone: 'l', [`-${alice}`]: 'w' });
+      });
+
+      it('needs k on the parent to create in another user\'s namespace, and i/r/t/e for messages', async () => {
+        await manager.createMailbox(bob, 'Projects');
+        const projects = { owner: bob, name: 'Projects' };
+        await expect(manager.createMailbox(alice, { owner: bob, name: 'Projects.Mine' })).rejects.toBeInstanceOf(NotFoundError);
+        await manager.setRights(bob, projects, alice, 'lrk');
+        const created = await manager.createMailbox(alice, { owner: bob, name: 'Projects.Mine' });
+        expect(created.owner).toBe(bob);
+        await expect(manager.createMailbox(alice, { owner: bob, name: 'TopLevel' })).rejects.toBeInstanceOf(NoRightError);
+        const mine = await manager.createMailbox(alice, 'INBOX');
+        const shared = (await manager.getMailbox(bob, 'Projects')) as { id: string };
+        await manager.append(bob, shared.id, await request(1));
+        // r on the source is enough to copy out; moving out needs t and e as well.
+        expect(await manager.copyMessages(alice, shared.id, [ALL_UIDS], mine.id)).toHaveLength(1);
+        await expect(manager.moveMessages(alice, shared.id, [ALL_UIDS], mine.id)).rejects.toBeInstanceOf(NoRightError);
+        await expect(manager.copyMessages(alice, mine.id, [ALL_UIDS], shared.id)).rejects.toBeInstanceOf(NoRightError);
+      });
+    });
+
+    describe('annotations (RFC 5464)', () => {
+      it('stores, reads by depth and removes shared and private entries', async () => {
+        await manager.createMailbox(alice, 'INBOX');
+        await manager.setAnnotations(alice, 'INBOX', [
+          { key: '/shared/comment', value: 'Team inbox' },
+          { key: '/shared/vendor/x/a', value: '1' },
+          { key: '/shared/vendor/x/a/b', value: '2' },
+          { key: '/private/comment', value: 'mine' },
+        ]);
+        expect(await manager.getAnnotations(alice, 'INBOX', ['/shared/comment'])).toEqual([{ key: '/shared/comment', value: 'Team inbox' }]);
+        expect((await manager.getAnnotations(alice, 'INBOX', ['/shared/vendor/x'], '1')).map((a) => a.key)).toEqual(['/shared/vendor/x/a']);
+        expect((await manager.getAnnotations(alice, 'INBOX', ['/shared/vendor/x'], 'infinity')).map((a) => a.key)).toEqual(['/shared/vendor/x/a', '/shared/vendor/x/a/b']);
+        await manager.setAnnotations(alice, 'INBOX', [{ key: '/SHARED/Comment', value: null }]);
+        expect((await manager.getAnnotations(alice, 'INBOX')).map((a) => a.key)).toEqual(['/private/comment', '/shared/vendor/x/a', '/shared/vendor/x/a/b']);
+      });
+
+      it("keeps private entries per user and needs n to write a shared entry of someone else's mailbox", async () => {
+        await manager.createMailbox(bob, 'Shared');
+        const path = { owner: bob, name: 'Shared' };
+        await manager.setRights(bob, path, alice, 'lr');
+        await manager.setAnnotations(bob, path, [{ key: '/private/comment', value: "bob's" }]);
+        await manager.setAnnotations(alice, path, [{ key: '/private/comment', value: "alice's" }]);
+        expect(await manager.getAnnotations(alice, path)).toEqual([{ key: '/private/comment', value: "alice's" }]);
+        expect(await manager.getAnnotations(bob, path)).toEqual([{ key: '/private/comment', value: "bob's" }]);
+        await expect(manager.setAnnotations(alice, path, [{ key: '/shared/comment', value: 'x' }])).rejects.toBeInstanceOf(NoRightError);
+      });
+
+      it('refuses bad entry names and values over the limits, storing nothing of the command', async () => {
+        await manager.createMailbox(alice, 'INBOX');
+        for (const key of ['comment', '/other/x', '/shared/', '/shared//x', '/shared/a*', '/shared/a\u0001']) {
+          await expect(manager.setAnnotations(alice, 'INBOX', [{ key, value: 'v' }])).rejects.toBeInstanceOf(InvalidInputError);
+        }
+        const big = await manager.setAnnotations(alice, 'INBOX', [{ key: '/shared/ok', value: 'v' }, { key: '/shared/big', value: 'x'.repeat(64 * 1024 + 1) }]).catch((e: unknown) => e);
+        expect(mailboxErrorCode(big)).toBe('METADATA MAXSIZE');
+        const many = Array.from({ length: 201 }, (_, i) => ({ key: `/shared/k${i}`, value: 'v' }));
+        expect(mailboxErrorCode(await manager.setAnnotations(alice, 'INBOX', many).catch((e: unknown) => e))).toBe('METADATA TOOMANY');
+        expect(await manager.getAnnotations(alice, 'INBOX')).toEqual([]);
+        await expect(manager.getAnnotations(alice, 'Nope')).rejects.toBeInstanceOf(MailboxNotFoundError);
       });
     });
   });

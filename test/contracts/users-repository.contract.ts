@@ -22,13 +22,13 @@ export function describeUsersRepositoryContract(name: string, makeTestee: () => 
 
     it('returns an account after it is created', async () => {
       await users.upsertUser({ username: 'alice@example.com', passwordHash: '$argon2id$v=19$hash-1' });
-      expect(await users.getUser('alice@example.com')).toEqual({ username: 'alice@example.com', passwordHash: '$argon2id$v=19$hash-1' });
+      expect(await users.getUser('alice@example.com')).toEqual({ username: 'alice@example.com', passwordHash: '$argon2id$v=19$hash-1', disabled: false });
     });
 
     it('replaces the password hash of an existing account', async () => {
       await users.upsertUser({ username: 'alice@example.com', passwordHash: 'hash-1' });
       await users.upsertUser({ username: 'alice@example.com', passwordHash: 'hash-2' });
-      expect(await users.getUser('alice@example.com')).toEqual({ username: 'alice@example.com', passwordHash: 'hash-2' });
+      expect(await users.getUser('alice@example.com')).toEqual({ username: 'alice@example.com', passwordHash: 'hash-2', disabled: false });
       expect(await users.listUsers()).toEqual(['alice@example.com']);
     });
 
@@ -49,6 +49,13 @@ export function describeUsersRepositoryContract(name: string, makeTestee: () => 
         await users.upsertUser({ username, passwordHash: `hash-of-${username}` });
       }
       expect(await users.listUsers()).toEqual(['alice@example.com', 'bob@example.com', 'carol@example.org']);
+    });
+
+    it('keeps the disabled flag of an account, and clears it when written without', async () => {
+      await users.upsertUser({ username: 'alice@example.com', passwordHash: 'hash', disabled: true });
+      expect(await users.getUser('alice@example.com')).toMatchObject({ disabled: true });
+      await users.upsertUser({ username: 'alice@example.com', passwordHash: 'hash' });
+      expect(await users.getUser('alice@example.com')).toMatchObject({ disabled: false });
     });
 
     it('lists nothing when there is no account', async () => {

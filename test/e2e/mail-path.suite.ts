@@ -44,7 +44,7 @@ export function describeMailPath(profile: 'embedded' | 'distributed'): void {
       return node.app.client.workflow.getHandle(mailWorkflowId(mailId)).result();
     }
 
-    it('delivers a mail byte-identical to the local recipient, readable over IMAP', async () => {
+    it('delivers a mail byte-identical to the local recipient (after James\' Delivered-To), readable over IMAP', async () => {
       const raw = message('byte identical', 'Line one\r\n.dot-stuffed line\r\n\r\nÜnïcödé body\r\n');
       const { mailId } = await sendMail(node.app.ports.smtp as number, { from: 'sender@remote.example', to: [ALICE] }, raw);
       const result = await waitForWorkflow(mailId);
@@ -58,8 +58,8 @@ export function describeMailPath(profile: 'embedded' | 'distributed'): void {
           const fetched = await client.fetchOne('*', { source: true, uid: true, size: true }, { uid: false });
           expect(fetched).toBeTruthy();
           if (!fetched) return;
-          expect(fetched.source?.toString('utf8')).toBe(raw);
-          expect(fetched.size).toBe(Buffer.byteLength(raw));
+          expect(fetched.source?.toString('utf8')).toBe(`Delivered-To: ${ALICE}\r\n${raw}`);
+          expect(fetched.size).toBe(Buffer.byteLength(`Delivered-To: ${ALICE}\r\n${raw}`));
         } finally {
           lock.release();
         }
@@ -79,7 +79,7 @@ export function describeMailPath(profile: 'embedded' | 'distributed'): void {
         for await (const m of node.app.backends.mailboxes.listMessages(inbox!.id, { from: 1, to: Number.MAX_SAFE_INTEGER })) {
           found.push((await node.app.backends.blobs.readBytes(MAIL_BUCKET, m.blobId)).toString());
         }
-        expect(found.filter((b) => b === raw)).toHaveLength(1);
+        expect(found.filter((b) => b === `Delivered-To: ${user}\r\n${raw}`)).toHaveLength(1);
       }
     });
 

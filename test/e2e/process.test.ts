@@ -109,7 +109,7 @@ describe('the postflow process', () => {
       const mailbox = await client.mailboxOpen('INBOX');
       expect(mailbox.exists).toBe(1);
       const message = await client.fetchOne('1', { source: true });
-      expect(message && message.source?.toString()).toBe(raw);
+      expect(message && message.source?.toString()).toBe(`Delivered-To: carol@crash.test\r\n${raw}`);
     } finally {
       await client.logout();
     }

@@ -1,235 +1,10 @@
-import { createHash } from 'node:crypto';
-import { connect, type Socket } from 'node:net';
-import { Readable } from 'node:stream';
 import { ImapFlow } from 'imapflow';
 import pino from 'pino';
-import { MAIL_BUCKET, type BlobId, type BlobStore, type StoredBlob } from '../../src/blob/api/blob-store';
-import { NotFoundError, TemporaryError } from '../../src/core/errors';
-import type { AppendRequest, Mailbox, MailboxStore, MessageMetadata, UidRange } from '../../src/mailbox/api/mailbox-store';
+import { MAIL_BUCKET } from '../../src/blob/api/blob-store';
+import { TemporaryError } from '../../src/core/errors';
+import type { Mailbox, MessageMetadata } from '../../src/mailbox/api/mailbox-store';
 import { createImapServer, type ImapDeps, type ImapServer } from '../../src/protocols/imap';
-
-/*
- * In-memory doubles of our own ports (not engines): the real adapters have their contract suites;
- * here they only give the server something to serve.
- */
-class MemoryBlobStore implements BlobStore {
-  private readonly blobs = new Map<string, Buffer>();
-  failReads: Error | null = null;
-
-  async put(bucket: string, data: Readable | Buffer): Promise<StoredBlob> {
-    const bytes = Buffer.isBuffer(data) ? data : Buffer.concat(await data.toArray());
-    const blobId = createHash('sha256').update(bytes).digest('hex');
-    this.blobs.set(`${bucket}/${blobId}`, bytes);
-    return { blobId, size: bytes.length };
-  }
-
-  async read(bucket: string, blobId: BlobId): Promise<Readable> {
-    if (this.failReads) throw this.failReads;
-    const bytes = await this.readBytes(bucket, blobId);
-    // Several chunks, as a real store streams them.
-    return Readable.from(
-      (function* () {
-        for (let offset = 0; offset < bytes.length; offset += 64 * 1024) yield bytes.subarray(offset, offset + 64 * 1024);
-      })(),
-    );
-  }
-
-  async readBytes(bucket: string, blobId: BlobId): Promise<Buffer> {
-    const bytes = this.blobs.get(`${bucket}/${blobId}`);
-    if (!bytes) throw new NotFoundError(`Blob ${blobId} not found`);
-    return bytes;
-  }
-
-  async exists(bucket: string, blobId: BlobId): Promise<boolean> {
-    return this.blobs.has(`${bucket}/${blobId}`);
-  }
-
-  async delete(bucket: string, blobId: BlobId): Promise<void> {
-    this.blobs.delete(`${bucket}/${blobId}`);
-  }
-}
-
-class MemoryMailboxStore implements MailboxStore {
-  private readonly mailboxes = new Map<string, Mailbox>();
-  private readonly messages = new Map<string, MessageMetadata[]>();
-  private nextId = 1;
-
-  async createMailbox(owner: string, name: string): Promise<Mailbox> {
-    const mailbox: Mailbox = { id: `mb${this.nextId++}`, owner, name, uidValidity: 1000 + this.nextId, uidNext: 1, highestModSeq: 0, messageCount: 0 };
-    this.mailboxes.set(mailbox.id, mailbox);
-    this.messages.set(mailbox.id, []);
-    return { ...mailbox };
-  }
-
-  async ensureMailbox(owner: string, name: string): Promise<Mailbox> {
-    return (await this.getMailbox(owner, name)) ?? this.createMailbox(owner, name);
-  }
-
-  async getMailbox(owner: string, name: string): Promise<Mailbox | null> {
-    const found = [...this.mailboxes.values()].find((m) => m.owner === owner && m.name === name);
-    return found ? { ...found } : null;
-  }
-
-  async getMailboxById(id: string): Promise<Mailbox | null> {
-    const found = this.mailboxes.get(id);
-    return found ? { ...found } : null;
-  }
-
-  async listMailboxes(owner: string): Promise<Mailbox[]> {
-    return [...this.mailboxes.values()].filter((m) => m.owner === owner).map((m) => ({ ...m }));
-  }
-
-  async appendMessage(mailboxId: string, request: AppendRequest): Promise<MessageMetadata> {
-    const mailbox = this.mailbox(mailboxId);
-    mailbox.highestModSeq++;
-    const message: MessageMetadata = {
-      mailboxId,
-      uid: mailbox.uidNext++,
-      modSeq: mailbox.highestModSeq,
-      messageId: `msg-${mailboxId}-${mailbox.uidNext}`,
-      blobId: request.blobId,
-      size: request.size,
-      internalDate: request.internalDate,
-      flags: [...(request.flags ?? [])],
-    };
-    this.list(mailboxId).push(message);
-    mailbox.messageCount++;
-    return { ...message, flags: [...message.flags] };
-  }
-
-  async *listMessages(mailboxId: string, range: UidRange): AsyncIterable<MessageMetadata> {
-    for (const message of this.list(mailboxId)) {
-      if (message.uid >= range.from && message.uid <= range.to) yield { ...message, flags: [...message.flags] };
-    }
-  }
-
-  async listUids(mailboxId: string): Promise<number[]> {
-    return this.list(mailboxId).map((m) => m.uid);
-  }
-
-  async addFlags(mailboxId: string, range: UidRange, flags: string[]): Promise<MessageMetadata[]> {
-    const updated: MessageMetadata[] = [];
-    for (const message of this.list(mailboxId)) {
-      if (message.uid < range.from || message.uid > range.to) continue;
-      for (const flag of flags) if (!message.flags.includes(flag)) message.flags.push(flag);
-      updated.push({ ...message, flags: [...message.flags] });
-    }
-    return updated;
-  }
-
-  /** Test helper: what another protocol's expunge would do. */
-  remove(mailboxId: string, uid: number): void {
-    this.messages.set(
-      mailboxId,
-      this.list(mailboxId).filter((m) => m.uid !== uid),
-    );
-  }
-
-  flagsOf(mailboxId: string, uid: number): string[] {
-    return this.list(mailboxId).find((m) => m.uid === uid)?.flags ?? [];
-  }
-
-  private mailbox(id: string): Mailbox {
-    const mailbox = this.mailboxes.get(id);
-    if (!mailbox) throw new NotFoundError(`Mailbox ${id} not found`);
-    return mailbox;
-  }
-
-  private list(mailboxId: string): MessageMetadata[] {
-    this.mailbox(mailboxId);
-    return this.messages.get(mailboxId) as MessageMetadata[];
-  }
-}
-
-/** A raw IMAP peer for what a well-behaved client library would never send. */
-class RawClient {
-  private buffer = Buffer.alloc(0);
-  private waiting: (() => void) | null = null;
-  private ended = false;
-
-  private constructor(private readonly socket: Socket) {
-    socket.on('data', (chunk: Buffer) => {
-      this.buffer = Buffer.concat([this.buffer, chunk]);
-      this.waiting?.();
-    });
-    socket.on('close', () => {
-      this.ended = true;
-      this.waiting?.();
-    });
-    socket.on('error', () => undefined);
-  }
-
-  static async connect(port: number): Promise<{ client: RawClient; greeting: string }> {
-    const socket = connect(port, '127.0.0.1');
-    await new Promise<void>((resolve, reject) => socket.once('connect', resolve).once('error', reject));
-    const client = new RawClient(socket);
-    return { client, greeting: await client.readLine() };
-  }
-
-  get closed(): boolean {
-    return this.ended;
-  }
-
-  write(data: string | Buffer): void {
-    this.socket.write(data);
-  }
-
-  async readLine(): Promise<string> {
-    for (;;) {
-      const lf = this.buffer.indexOf(0x0a);
-      if (lf !== -1) {
-        const line = this.buffer.subarray(0, lf).toString('latin1').replace(/\r$/, '');
-        this.buffer = this.buffer.subarray(lf + 1);
-        return line;
-      }
-      if (this.ended) throw new Error('connection closed');
-      await new Promise<void>((resolve) => (this.waiting = resolve));
-    }
-  }
-
-  /** Reads `size` raw bytes (a literal announced by the previous line). */
-  async readBytes(size: number): Promise<Buffer> {
-    while (this.buffer.length < size) {
-      if (this.ended) throw new Error('connection closed');
-      await new Promise<void>((resolve) => (this.waiting = resolve));
-    }
-    const bytes = this.buffer.subarray(0, size);
-    this.buffer = this.buffer.subarray(size);
-    return bytes;
-  }
-
-  /** Sends a command and returns every response line up to and including its tagged one. */
-  async command(tag: string, text: string): Promise<string[]> {
-    this.write(`${tag} ${text}\r\n`);
-    return this.readUntilTagged(tag);
-  }
-
-  async readUntilTagged(tag: string): Promise<string[]> {
-    const lines: string[] = [];
-    for (;;) {
-      const line = await this.readLine();
-      lines.push(line);
-      if (line.startsWith(`${tag} `)) return lines;
-    }
-  }
-
-  async waitClosed(): Promise<void> {
-    while (!this.ended) await new Promise<void>((resolve) => (this.waiting = resolve));
-  }
-
-  pause(): void {
-    this.socket.pause();
-  }
-
-  resume(): void {
-    this.socket.resume();
-  }
-
-  close(): void {
-    this.socket.destroy();
-  }
-}
-
+import { MemoryBlobStore, MemoryMailboxStore, RawClient } from './imap/doubles';
 const USER = 'alice@example.com';
 const PASSWORD = 'correct horse';
 
@@ -407,22 +182,22 @@ describe('IMAP server', () => {
   describe('with a raw socket', () => {
     it('greets with its capabilities, without LOGINDISABLED', async () => {
       const { greeting } = await raw();
-      expect(greeting).toBe('* OK [CAPABILITY IMAP4rev1 LITERAL+ CHILDREN UNSELECT SASL-IR AUTH=PLAIN] Postflow IMAP ready');
+      expect(greeting).toBe('* OK [CAPABILITY IMAP4rev1 LITERAL+ CHILDREN UNSELECT ENABLE ID NAMESPACE ESEARCH STATUS=SIZE WITHIN SASL-IR AUTH=PLAIN] Postflow IMAP ready');
     });
 
     it('answers a garbage line with an untagged BAD and stays usable', async () => {
       const { client } = await raw();
       client.write('hello\r\n');
-      expect(await client.readLine()).toBe('* BAD Missing or invalid tag');
+      expect(await client.readLine()).toBe('* BAD [CLIENTBUG] Missing or invalid tag');
       client.write(Buffer.from([0x01, 0xff, 0x28, 0x0d, 0x0a]));
-      expect(await client.readLine()).toBe('* BAD Missing or invalid tag');
+      expect(await client.readLine()).toBe('* BAD [CLIENTBUG] Missing or invalid tag');
       expect(await client.command('a1', 'NOOP')).toEqual(['a1 OK NOOP completed']);
     });
 
     it('answers an unknown command and a malformed one with a tagged BAD', async () => {
       const { client } = await raw();
       expect(await client.command('a1', 'FROB')).toEqual(['a1 BAD Unknown command']);
-      expect((await client.command('a2', 'LOGIN "unterminated')).at(-1)).toMatch(/^a2 BAD Unterminated quoted string/);
+      expect((await client.command('a2', 'LOGIN "unterminated')).at(-1)).toMatch(/^a2 BAD \[CLIENTBUG\] Unterminated quoted string/);
     });
 
     it('refuses a wrong password and an unknown user with the same answer', async () => {
@@ -448,7 +223,7 @@ describe('IMAP server', () => {
       client.write(`${USER} {${PASSWORD.length}}\r\n`);
       expect(await client.readLine()).toBe('+ Ready for literal data');
       client.write(`${PASSWORD}\r\n`);
-      expect((await client.readUntilTagged('a1')).at(-1)).toBe('a1 OK [CAPABILITY IMAP4rev1 LITERAL+ CHILDREN UNSELECT] LOGIN completed');
+      expect((await client.readUntilTagged('a1')).at(-1)).toBe('a1 OK [CAPABILITY IMAP4rev1 LITERAL+ CHILDREN UNSELECT ENABLE ID NAMESPACE ESEARCH STATUS=SIZE WITHIN COMPRESS=DEFLATE] LOGIN completed');
     });
 
     it('takes non-synchronizing literals without continuation', async () => {
@@ -474,7 +249,7 @@ describe('IMAP server', () => {
 
     it('answers an over-long line with BAD and stays usable', async () => {
       const { client } = await raw();
-      expect(await client.command('a1', `LOGIN ${'x'.repeat(100 * 1024)} y`)).toEqual(['a1 BAD Command line too long']);
+      expect(await client.command('a1', `LOGIN ${'x'.repeat(100 * 1024)} y`)).toEqual(['a1 BAD [TOOBIG] Command line too long']);
       expect(await client.command('a2', 'NOOP')).toEqual(['a2 OK NOOP completed']);
     });
 
@@ -489,11 +264,11 @@ describe('IMAP server', () => {
 
     it('refuses FETCH before login and before SELECT with BAD', async () => {
       const { client } = await raw();
-      expect(await client.command('a1', 'FETCH 1 FLAGS')).toEqual(['a1 BAD FETCH: Log in first']);
+      expect(await client.command('a1', 'FETCH 1 FLAGS')).toEqual(['a1 BAD [CLIENTBUG] FETCH: Log in first']);
       await client.command('a2', `LOGIN ${USER} "${PASSWORD}"`);
-      expect(await client.command('a3', 'FETCH 1 FLAGS')).toEqual(['a3 BAD FETCH: No mailbox selected']);
-      expect(await client.command('a4', 'UID FETCH 1 FLAGS')).toEqual(['a4 BAD UID: No mailbox selected']);
-      expect(await client.command('a5', `LOGIN ${USER} "${PASSWORD}"`)).toEqual(['a5 BAD LOGIN: Already authenticated']);
+      expect(await client.command('a3', 'FETCH 1 FLAGS')).toEqual(['a3 BAD [CLIENTBUG] FETCH: No mailbox selected']);
+      expect(await client.command('a4', 'UID FETCH 1 FLAGS')).toEqual(['a4 BAD [CLIENTBUG] UID: No mailbox selected']);
+      expect(await client.command('a5', `LOGIN ${USER} "${PASSWORD}"`)).toEqual(['a5 BAD [CLIENTBUG] LOGIN: Already authenticated']);
     });
 
     it('returns the delimiter for LIST "" ""', async () => {
@@ -531,7 +306,7 @@ describe('IMAP server', () => {
       const client = await rawLoggedIn();
       await client.command('a1', 'SELECT INBOX');
       expect(await client.command('a2', 'SELECT Nowhere')).toEqual(['a2 NO [NONEXISTENT] Mailbox does not exist']);
-      expect(await client.command('a3', 'FETCH 1 FLAGS')).toEqual(['a3 BAD FETCH: No mailbox selected']);
+      expect(await client.command('a3', 'FETCH 1 FLAGS')).toEqual(['a3 BAD [CLIENTBUG] FETCH: No mailbox selected']);
     });
 
     it('sets \\Seen with BODY[] and reports the new flags', async () => {
@@ -559,6 +334,33 @@ describe('IMAP server', () => {
       expect(mailboxes.flagsOf(inbox.id, 1)).toEqual(['\\Answered']);
     });
 
+    it('sends header sections, the text and RFC822.HEADER without setting \\Seen for peeks', async () => {
+      const client = await rawLoggedIn();
+      await client.command('a1', 'SELECT INBOX');
+      const header = `From: bob@example.com\r\nTo: ${USER}\r\nSubject: three\r\n\r\n`;
+      client.write('a2 FETCH 2 (BODY.PEEK[HEADER] BODY.PEEK[HEADER.FIELDS (subject X-Missing)] BODY.PEEK[HEADER.FIELDS.NOT (To From)] BODY.PEEK[TEXT] BODY.PEEK[TEXT]<2.3>)\r\n');
+      expect(await client.readLine()).toBe(`* 2 FETCH (BODY[HEADER] {${header.length}}`);
+      expect((await client.readBytes(header.length)).toString()).toBe(header);
+      expect(await client.readLine()).toBe(' BODY[HEADER.FIELDS (SUBJECT X-MISSING)] {18}');
+      expect((await client.readBytes(18)).toString()).toBe('Subject: three\r\n\r\n');
+      expect(await client.readLine()).toBe(' BODY[HEADER.FIELDS.NOT (TO FROM)] {18}');
+      expect((await client.readBytes(18)).toString()).toBe('Subject: three\r\n\r\n');
+      expect(await client.readLine()).toBe(' BODY[TEXT] {10}');
+      expect((await client.readBytes(10)).toString()).toBe('Hi again\r\n');
+      expect(await client.readLine()).toBe(' BODY[TEXT]<2> {3}');
+      expect((await client.readBytes(3)).toString()).toBe(' ag');
+      expect(await client.readLine()).toBe(')');
+      expect(await client.readLine()).toBe('a2 OK FETCH completed');
+      client.write('a3 FETCH 2 (RFC822.HEADER)\r\n');
+      expect(await client.readLine()).toBe(`* 2 FETCH (RFC822.HEADER {${header.length}}`);
+      await client.readBytes(header.length);
+      expect(await client.readLine()).toBe(')');
+      expect(await client.readLine()).toBe('a3 OK FETCH completed');
+      expect(mailboxes.flagsOf(inbox.id, 3)).toEqual([]);
+      expect((await client.command('a4', 'FETCH 2 BODY[TEXT]')).at(-1)).toBe('a4 OK FETCH completed');
+      expect(mailboxes.flagsOf(inbox.id, 3)).toEqual(['\\Seen']);
+    });
+
     it('sends partial bodies and the FAST macro', async () => {
       const client = await rawLoggedIn();
       await client.command('a1', 'SELECT INBOX');
@@ -577,11 +379,17 @@ describe('IMAP server', () => {
     it('answers unsupported FETCH items and sequence numbers beyond the mailbox with BAD', async () => {
       const client = await rawLoggedIn();
       await client.command('a1', 'SELECT INBOX');
-      expect(await client.command('a2', 'FETCH 1 ENVELOPE')).toEqual(['a2 BAD FETCH item ENVELOPE is not supported by this server yet']);
-      expect(await client.command('a3', 'FETCH 1 ALL')).toEqual(['a3 BAD FETCH ALL is not supported by this server yet (it includes ENVELOPE)']);
-      expect(await client.command('a4', 'FETCH 4 FLAGS')).toEqual(['a4 BAD Message sequence number beyond 3']);
-      expect(await client.command('a5', 'FETCH 1:x FLAGS')).toEqual(['a5 BAD Invalid sequence set "1:x"']);
-      expect(await client.command('a6', 'UID COPY 1 Archive')).toEqual(['a6 BAD UID COPY is not supported by this server yet']);
+      // ENVELOPE and BODYSTRUCTURE come from the parsed message a MailboxManager stores; this double is a plain store.
+      const noSummary = 'FETCH item ENVELOPE, BODYSTRUCTURE and part sections is not supported by this server yet';
+      expect(await client.command('a2', 'FETCH 1 ENVELOPE')).toEqual([`a2 BAD ${noSummary}`]);
+      expect(await client.command('a3', 'FETCH 1 ALL')).toEqual([`a3 BAD ${noSummary}`]);
+      expect(await client.command('a4', 'FETCH 4 FLAGS')).toEqual(['a4 BAD [CLIENTBUG] Message sequence number beyond 3']);
+      expect(await client.command('a5', 'FETCH 1:x FLAGS')).toEqual(['a5 BAD [CLIENTBUG] Invalid sequence set "1:x"']);
+      // The in-memory store here is a plain MailboxStore: COPY exists only with a MailboxManager.
+      expect(await client.command('a6', 'UID COPY 1 Archive')).toEqual(['a6 BAD Unknown UID command COPY']);
+      expect(await client.command('a7', 'COPY 1 Archive')).toEqual(['a7 BAD Unknown command']);
+      expect(await client.command('a8', 'FETCH 1 BODY[1.2]')).toEqual([`a8 BAD ${noSummary}`]);
+      expect(await client.command('a9', 'FETCH 1 BODY[HEADER.FIELDS ()]')).toEqual(['a9 BAD Invalid FETCH section']);
     });
 
     it('answers UID FETCH 1:* on an empty mailbox with OK and no FETCH lines', async () => {

@@ -5,7 +5,7 @@ import pino from 'pino';
 import type { FastifyInstance } from 'fastify';
 import { createEmbeddedBackends } from '../../src/storage/embedded';
 import type { Backends, HealthCheck } from '../../src/storage/backends';
-import { UserService } from '../../src/users/user-service';
+import { createIdentityServices } from '../../src/users/identity';
 import { createWebAdmin } from '../../src/webadmin/webadmin-server';
 
 describe('WebAdmin', () => {
@@ -19,9 +19,7 @@ describe('WebAdmin', () => {
     const logger = pino({ level: 'silent' });
     backends = await createEmbeddedBackends({ dataDir: dir, logger });
     app = createWebAdmin({
-      domains: backends.domains,
-      users: backends.users,
-      userService: new UserService(backends.users, backends.domains),
+      identity: createIdentityServices({ ...backends, logger }),
       mailRepositories: backends.mailRepositories,
       checks: async () => health,
       logger,

@@ -1,3 +1,4 @@
 export * from './blob-store';
+export * from './blob-references';
 export * from './errors';
-export * from "./names";
+export * from './names';

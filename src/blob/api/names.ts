@@ -7,7 +7,11 @@ export function assertBucket(bucket: string): void {
   if (!BUCKET.test(bucket)) throw new InvalidInputError(`Invalid bucket name: ${JSON.stringify(bucket)}`);
 }
 
-/** Blob ids are SHA-256 hex digests; anything else (e.g. `../x`) is refused before any I/O. */
+/** Blob ids are 64 hex digits (a digest); anything else (e.g. `../x`) is refused before any I/O. */
 export function assertBlobId(blobId: string): void {
-  if (!BLOB_ID.test(blobId)) throw new InvalidInputError(`Invalid blob id: ${JSON.stringify(blobId)}`);
+  if (!isBlobId(blobId)) throw new InvalidInputError(`Invalid blob id: ${JSON.stringify(blobId)}`);
+}
+
+export function isBlobId(blobId: unknown): blobId is string {
+  return typeof blobId === 'string' && BLOB_ID.test(blobId);
 }

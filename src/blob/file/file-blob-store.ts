@@ -1,59 +1,86 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { promises as fs } from 'node:fs';
+import { promises as fs, type Stats } from 'node:fs';
+import type { FileHandle } from 'node:fs/promises';
 import path from 'node:path';
-import { Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import { NotFoundError } from '../../core/errors';
-import { BlobTooLargeError, type BlobId, type BlobStore, type PutOptions, type StoredBlob } from '../api';
-import { assertBlobId, assertBucket } from '../api/names';
+import {
+  type BlobId,
+  type BlobInfo,
+  type BlobStorage,
+  type ListOptions,
+  type PutOptions,
+  type StagedBlob,
+  type StoredBlob,
+} from '../api';
+import { assertBlobId, assertBucket, isBlobId } from '../api/names';
+import { pageSizeOf } from '../paging';
+import { putThroughStage } from '../staging';
+
+/** Files stat'ed at once while listing a directory. */
+const LIST_STAT_CONCURRENCY = 64;
 
 /**
  * Blobs as files: `<root>/<bucket>/<id[0..2]>/<id[2..4]>/<id>`. A put streams into a temporary
  * file while hashing, fsyncs it, then renames it to its content address: a crash never leaves a
- * partial blob under a real id.
+ * partial blob under a real id. Storing existing content renames a new file over the old one, so
+ * the file's mtime (the blob's `lastModified`) is the time of the latest put.
  */
-export class FileBlobStore implements BlobStore {
+export class FileBlobStore implements BlobStorage {
   private readonly tmpDir: string;
+  private readonly trashDir: string;
 
   constructor(private readonly root: string) {
     this.tmpDir = path.join(root, '.tmp');
+    this.trashDir = path.join(root, '.trash');
   }
 
   async init(): Promise<this> {
     await fs.mkdir(this.tmpDir, { recursive: true });
+    await fs.mkdir(this.trashDir, { recursive: true });
+    await this.restoreTrash();
     return this;
   }
 
   async put(bucket: string, data: Readable | Buffer, options: PutOptions = {}): Promise<StoredBlob> {
     assertBucket(bucket);
-    const source = Buffer.isBuffer(data) ? Readable.from([data]) : data;
+    return putThroughStage(await this.stage(bucket), data, createHash('sha256'), options);
+  }
+
+  async stage(bucket: string): Promise<StagedBlob> {
+    assertBucket(bucket);
     const tmpPath = path.join(this.tmpDir, randomUUID());
-    const hash = createHash('sha256');
-    let size = 0;
-    const handle = await fs.open(tmpPath, 'w');
-    try {
-      for await (const chunk of source) {
-        const bytes = chunk as Buffer;
-        size += bytes.length;
-        if (options.maxBytes !== undefined && size > options.maxBytes) {
-          source.destroy();
-          throw new BlobTooLargeError(options.maxBytes);
+    let handle: FileHandle | null = await fs.open(tmpPath, 'w');
+    const close = async () => {
+      const open = handle;
+      handle = null;
+      await open?.close();
+    };
+    return {
+      write: async (bytes) => {
+        if (!handle) throw new Error('staged blob already committed or aborted');
+        await writeFully(handle, bytes);
+      },
+      commit: async (blobId) => {
+        const finalPath = this.pathOf(bucket, blobId);
+        if (!handle) throw new Error('staged blob already committed or aborted');
+        try {
+          await handle.sync();
+          await close();
+          await fs.mkdir(path.dirname(finalPath), { recursive: true });
+          await fs.rename(tmpPath, finalPath);
+          await syncDirectory(path.dirname(finalPath));
+        } catch (err) {
+          await close().catch(() => undefined);
+          await fs.rm(tmpPath, { force: true });
+          throw err;
         }
-        hash.update(bytes);
-        await handle.write(bytes);
-      }
-      await handle.sync();
-    } catch (err) {
-      await handle.close();
-      await fs.rm(tmpPath, { force: true });
-      throw err;
-    }
-    await handle.close();
-    const blobId = hash.digest('hex');
-    const finalPath = this.pathOf(bucket, blobId);
-    await fs.mkdir(path.dirname(finalPath), { recursive: true });
-    await fs.rename(tmpPath, finalPath);
-    await syncDirectory(path.dirname(finalPath));
-    return { blobId, size };
+      },
+      abort: async () => {
+        await close().catch(() => undefined);
+        await fs.rm(tmpPath, { force: true });
+      },
+    };
   }
 
   async read(bucket: string, blobId: BlobId): Promise<Readable> {
@@ -83,14 +110,124 @@ export class FileBlobStore implements BlobStore {
     }
   }
 
+  async stat(bucket: string, blobId: BlobId): Promise<BlobInfo | null> {
+    const stats = await statOrNull(this.pathOf(bucket, blobId));
+    return stats && { blobId, size: stats.size, lastModified: new Date(stats.mtimeMs) };
+  }
+
   async delete(bucket: string, blobId: BlobId): Promise<void> {
     await fs.rm(this.pathOf(bucket, blobId), { force: true });
+  }
+
+  /**
+   * Atomic against a concurrent put: the file is first renamed into `.trash` (a put after that
+   * creates a new file under the id), then the write time of the file actually removed is checked;
+   * when a put refreshed it just before the rename, it is linked back.
+   */
+  async deleteIfUnmodifiedSince(bucket: string, blobId: BlobId, cutoff: Date): Promise<boolean> {
+    const file = this.pathOf(bucket, blobId);
+    const before = await statOrNull(file);
+    if (!before || before.mtimeMs >= cutoff.getTime()) return false;
+    const trashed = path.join(this.trashDir, `${bucket}.${blobId}.${randomUUID()}`);
+    try {
+      await fs.rename(file, trashed);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false;
+      throw err;
+    }
+    const removed = await fs.stat(trashed);
+    if (removed.mtimeMs >= cutoff.getTime()) {
+      await this.restore(trashed, file);
+      return false;
+    }
+    await fs.rm(trashed, { force: true });
+    return true;
+  }
+
+  async *list(bucket: string, options: ListOptions = {}): AsyncIterable<BlobInfo[]> {
+    assertBucket(bucket);
+    const { after } = options;
+    if (after !== undefined) assertBlobId(after);
+    const pageSize = pageSizeOf(options);
+    const bucketDir = path.join(this.root, bucket);
+    let page: BlobInfo[] = [];
+    for (const first of await sortedEntries(bucketDir, /^[0-9a-f]{2}$/)) {
+      if (after && first < after.slice(0, 2)) continue;
+      for (const second of await sortedEntries(path.join(bucketDir, first), /^[0-9a-f]{2}$/)) {
+        const prefix = first + second;
+        if (after && prefix < after.slice(0, 4)) continue;
+        const dir = path.join(bucketDir, first, second);
+        const names = (await sortedEntries(dir, /^[0-9a-f]{64}$/)).filter((name) => name.startsWith(prefix) && (!after || name > after));
+        for (let i = 0; i < names.length; i += LIST_STAT_CONCURRENCY) {
+          const batch = names.slice(i, i + LIST_STAT_CONCURRENCY);
+          const stats = await Promise.all(batch.map((name) => statOrNull(path.join(dir, name))));
+          for (let j = 0; j < batch.length; j++) {
+            const info = stats[j];
+            // Deleted between readdir and stat: not part of the listing.
+            if (!info) continue;
+            page.push({ blobId: batch[j], size: info.size, lastModified: new Date(info.mtimeMs) });
+            if (page.length === pageSize) {
+              yield page;
+              page = [];
+            }
+          }
+        }
+      }
+    }
+    if (page.length > 0) yield page;
   }
 
   private pathOf(bucket: string, blobId: BlobId): string {
     assertBucket(bucket);
     assertBlobId(blobId);
     return path.join(this.root, bucket, blobId.slice(0, 2), blobId.slice(2, 4), blobId);
+  }
+
+  private async restore(trashed: string, file: string): Promise<void> {
+    try {
+      await fs.link(trashed, file);
+    } catch (err) {
+      // A put stored the content again meanwhile: that copy wins.
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    }
+    await fs.rm(trashed, { force: true });
+  }
+
+  /** A crash between the rename into `.trash` and its decision: put every such file back (the next GC decides again). */
+  private async restoreTrash(): Promise<void> {
+    for (const name of await fs.readdir(this.trashDir)) {
+      const [bucket, blobId] = name.split('.');
+      if (!bucket || !isBlobId(blobId)) continue;
+      const file = this.pathOf(bucket, blobId);
+      await fs.mkdir(path.dirname(file), { recursive: true });
+      await this.restore(path.join(this.trashDir, name), file);
+    }
+  }
+}
+
+async function writeFully(handle: FileHandle, bytes: Buffer): Promise<void> {
+  let offset = 0;
+  while (offset < bytes.length) {
+    const { bytesWritten } = await handle.write(bytes, offset, bytes.length - offset);
+    offset += bytesWritten;
+  }
+}
+
+async function sortedEntries(dir: string, pattern: RegExp): Promise<string[]> {
+  try {
+    return (await fs.readdir(dir)).filter((name) => pattern.test(name)).sort();
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw err;
+  }
+}
+
+async function statOrNull(file: string): Promise<Stats | null> {
+  try {
+    return await fs.stat(file);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw err;
   }
 }
 

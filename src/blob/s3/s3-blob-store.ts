@@ -1,22 +1,27 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { createReadStream, promises as fs } from 'node:fs';
+import type { FileHandle } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import {
+  CopyObjectCommand,
   CreateBucketCommand,
   DeleteObjectCommand,
   GetObjectCommand,
   HeadBucketCommand,
   HeadObjectCommand,
   ListBucketsCommand,
+  ListObjectsV2Command,
   PutObjectCommand,
   S3Client,
 } from '@aws-sdk/client-s3';
 import type { PostflowConfig } from '../../config/schema';
 import { NotFoundError } from '../../core/errors';
-import { BlobTooLargeError, type BlobId, type BlobStore, type PutOptions, type StoredBlob } from '../api';
-import { assertBlobId, assertBucket } from '../api/names';
+import type { BlobId, BlobInfo, BlobStorage, ListOptions, PutOptions, StagedBlob, StoredBlob } from '../api';
+import { assertBlobId, assertBucket, isBlobId } from '../api/names';
+import { pageSizeOf } from '../paging';
+import { putThroughStage } from '../staging';
 
 export type S3Config = PostflowConfig['s3'];
 
@@ -29,9 +34,10 @@ export const S3_SOCKET_TIMEOUT_MS = 60_000;
  * Blobs as S3 objects: bucket `<bucketPrefix><bucket>`, key = the SHA-256 hex of the bytes.
  * A put spools the stream into a temporary file while hashing (the key is only known at the end,
  * and S3 needs the length up front), then uploads that file unless an object with that key
- * exists already: writing the same bytes twice stores them once.
+ * exists already: writing the same bytes twice stores them once (and refreshes the object's
+ * LastModified, the age garbage collection goes by).
  */
-export class S3BlobStore implements BlobStore {
+export class S3BlobStore implements BlobStorage {
   private readonly buckets = new Map<string, Promise<void>>();
 
   constructor(
@@ -46,28 +52,59 @@ export class S3BlobStore implements BlobStore {
 
   async put(bucket: string, data: Readable | Buffer, options: PutOptions = {}): Promise<StoredBlob> {
     assertBucket(bucket);
-    const source = Buffer.isBuffer(data) ? Readable.from([data]) : data;
+    return putThroughStage(await this.stage(bucket), data, createHash('sha256'), options);
+  }
+
+  /**
+   * Spools into a temporary file (S3 needs the length up front and the key is only known at the
+   * end) while computing the MD5 the server checks, then uploads it unless the object exists.
+   */
+  async stage(bucket: string): Promise<StagedBlob> {
+    assertBucket(bucket);
     const tmpPath = path.join(this.tmpDir, `postflow-blob-${randomUUID()}`);
-    try {
-      const { blobId, size, md5 } = await spool(source, tmpPath, options.maxBytes);
-      const name = await this.ensureBucket(bucket);
-      if (!(await this.headObject(name, blobId))) {
-        await this.client.send(
-          new PutObjectCommand({
-            Bucket: name,
-            Key: blobId,
-            Body: createReadStream(tmpPath),
-            ContentLength: size,
-            // The server checks the bytes it received against our digest.
-            ContentMD5: md5,
-            ContentType: 'application/octet-stream',
-          }),
-        );
-      }
-      return { blobId, size };
-    } finally {
+    const md5 = createHash('md5');
+    let size = 0;
+    let handle: FileHandle | null = await fs.open(tmpPath, 'w');
+    const release = async () => {
+      const open = handle;
+      handle = null;
+      await open?.close().catch(() => undefined);
       await fs.rm(tmpPath, { force: true });
-    }
+    };
+    return {
+      write: async (bytes) => {
+        if (!handle) throw new Error('staged blob already committed or aborted');
+        md5.update(bytes);
+        size += bytes.length;
+        let offset = 0;
+        while (offset < bytes.length) offset += (await handle.write(bytes, offset, bytes.length - offset)).bytesWritten;
+      },
+      commit: async (blobId) => {
+        assertBlobId(blobId);
+        if (!handle) throw new Error('staged blob already committed or aborted');
+        try {
+          await handle.close();
+          handle = null;
+          const name = await this.ensureBucket(bucket);
+          if (!(await this.headObject(name, blobId)) || !(await this.refresh(name, blobId))) {
+            await this.client.send(
+              new PutObjectCommand({
+                Bucket: name,
+                Key: blobId,
+                Body: createReadStream(tmpPath),
+                ContentLength: size,
+                // The server checks the bytes it received against our digest.
+                ContentMD5: md5.digest('base64'),
+                ContentType: 'application/octet-stream',
+              }),
+            );
+          }
+        } finally {
+          await release();
+        }
+      },
+      abort: release,
+    };
   }
 
   async read(bucket: string, blobId: BlobId): Promise<Readable> {
@@ -95,6 +132,18 @@ export class S3BlobStore implements BlobStore {
     return this.headObject(name, blobId);
   }
 
+  async stat(bucket: string, blobId: BlobId): Promise<BlobInfo | null> {
+    const name = this.bucketName(bucket);
+    assertBlobId(blobId);
+    try {
+      const head = await this.client.send(new HeadObjectCommand({ Bucket: name, Key: blobId }));
+      return { blobId, size: head.ContentLength ?? 0, lastModified: head.LastModified ?? new Date(0) };
+    } catch (err) {
+      if (isNotFound(err)) return null;
+      throw err;
+    }
+  }
+
   async delete(bucket: string, blobId: BlobId): Promise<void> {
     const name = this.bucketName(bucket);
     assertBlobId(blobId);
@@ -102,6 +151,48 @@ export class S3BlobStore implements BlobStore {
       await this.client.send(new DeleteObjectCommand({ Bucket: name, Key: blobId }));
     } catch (err) {
       if (!isNotFound(err)) throw err;
+    }
+  }
+
+  /**
+   * S3 has no conditional delete on the write time: the check and the delete are two requests.
+   * A put of the same content landing between them is the one race left (docs/blob-gc.md).
+   */
+  async deleteIfUnmodifiedSince(bucket: string, blobId: BlobId, cutoff: Date): Promise<boolean> {
+    const info = await this.stat(bucket, blobId);
+    if (!info || info.lastModified >= cutoff) return false;
+    await this.delete(bucket, blobId);
+    return true;
+  }
+
+  async *list(bucket: string, options: ListOptions = {}): AsyncIterable<BlobInfo[]> {
+    const name = this.bucketName(bucket);
+    if (options.after !== undefined) assertBlobId(options.after);
+    const pageSize = pageSizeOf(options);
+    let continuationToken: string | undefined;
+    for (;;) {
+      let response;
+      try {
+        response = await this.client.send(
+          new ListObjectsV2Command({
+            Bucket: name,
+            MaxKeys: pageSize,
+            ...(continuationToken ? { ContinuationToken: continuationToken } : { StartAfter: options.after }),
+          }),
+        );
+      } catch (err) {
+        if (isNotFound(err)) return;
+        throw err;
+      }
+      const page: BlobInfo[] = [];
+      for (const entry of response.Contents ?? []) {
+        // Objects that are not blobs (put there by hand) are not ours to list or collect.
+        if (!isBlobId(entry.Key)) continue;
+        page.push({ blobId: entry.Key, size: entry.Size ?? 0, lastModified: entry.LastModified ?? new Date(0) });
+      }
+      if (page.length > 0) yield page;
+      if (!response.IsTruncated || !response.NextContinuationToken) return;
+      continuationToken = response.NextContinuationToken;
     }
   }
 
@@ -147,6 +238,30 @@ export class S3BlobStore implements BlobStore {
     }
   }
 
+  /**
+   * Moves an existing object's LastModified to now (a server-side copy onto itself with new
+   * metadata; no bytes travel): a deduplicated put must look as young as a new one to garbage
+   * collection. False when the object vanished meanwhile (the caller uploads it again).
+   */
+  private async refresh(bucketName: string, key: string): Promise<boolean> {
+    try {
+      await this.client.send(
+        new CopyObjectCommand({
+          Bucket: bucketName,
+          Key: key,
+          CopySource: `${bucketName}/${key}`,
+          MetadataDirective: 'REPLACE',
+          ContentType: 'application/octet-stream',
+          Metadata: { 'postflow-refreshed': new Date().toISOString() },
+        }),
+      );
+      return true;
+    } catch (err) {
+      if (isNotFound(err)) return false;
+      throw err;
+    }
+  }
+
   private async headObject(bucketName: string, key: string): Promise<boolean> {
     try {
       await this.client.send(new HeadObjectCommand({ Bucket: bucketName, Key: key }));
@@ -169,39 +284,6 @@ export function createS3Client(config: S3Config): S3Client {
     responseChecksumValidation: 'WHEN_REQUIRED',
     requestHandler: { connectionTimeout: S3_CONNECTION_TIMEOUT_MS, socketTimeout: S3_SOCKET_TIMEOUT_MS },
   });
-}
-
-/** Writes the stream to `tmpPath` while hashing; BlobTooLargeError (and no file) past `maxBytes`. */
-async function spool(source: Readable, tmpPath: string, maxBytes: number | undefined): Promise<{ blobId: string; size: number; md5: string }> {
-  const sha256 = createHash('sha256');
-  const md5 = createHash('md5');
-  let size = 0;
-  const handle = await fs.open(tmpPath, 'w');
-  try {
-    for await (const chunk of source) {
-      const bytes = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as Uint8Array);
-      size += bytes.length;
-      if (maxBytes !== undefined && size > maxBytes) {
-        source.destroy();
-        throw new BlobTooLargeError(maxBytes);
-      }
-      sha256.update(bytes);
-      md5.update(bytes);
-      await handle.write(bytes);
-    }
-  } finally {
-    await handle.close();
-  }
-  return { blobId: sha256.digest('hex'), size, md5: md5.digest('base64') };
-}
-
-function isBlobId(blobId: string): boolean {
-  try {
-    assertBlobId(blobId);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 function isNotFound(err: unknown): boolean {

@@ -1,3 +1,5 @@
+import type { ParsedMessage } from '../../mime/parsed-message';
+
 /** The mailbox INBOX, case-insensitive per RFC 3501 §5.1. */
 export const INBOX = 'INBOX';
 /** Hierarchy delimiter of the personal namespace. */
@@ -14,6 +16,18 @@ export interface Mailbox {
   messageCount: number;
 }
 
+/** Special-use roles (RFC 6154) of the mailboxes created for a new user, plus INBOX. */
+export type MailboxRole = 'inbox' | 'drafts' | 'sent' | 'trash' | 'junk' | 'archive';
+
+/** A mailbox with all its counters (what the MailboxManager returns). */
+export interface MailboxInfo extends Mailbox {
+  /** Messages without `\Seen`. */
+  unseenCount: number;
+  /** Sum of the message sizes, in octets. */
+  size: number;
+  role: MailboxRole | null;
+}
+
 export interface MessageMetadata {
   mailboxId: string;
   uid: number;
@@ -27,16 +41,30 @@ export interface MessageMetadata {
   flags: string[];
 }
 
+/** A message as the MailboxManager returns it. */
+export interface MessageRecord extends MessageMetadata {
+  /** Thread of the message (JMAP Email/threadId), shared by its copies. */
+  threadId: string;
+  /** When it was put into this mailbox (JMAP `savedDate`; a copy or move gets a new one). */
+  savedDate: Date;
+}
+
 export interface AppendRequest {
   blobId: string;
   size: number;
   internalDate: Date;
+  /** System flags and keywords (validated: an invalid keyword is an InvalidInputError). */
   flags?: string[];
   /**
    * Idempotency key: a second append with the same key into the same mailbox returns the first
    * message instead of storing a copy (used by LocalDelivery so a retried activity delivers once).
    */
   deliveryKey?: string;
+  /**
+   * The parsed message, when the caller parsed it while receiving it (`parseMessage` of
+   * `src/mime`). Without it the manager parses the stored blob, streaming.
+   */
+  parsed?: ParsedMessage;
 }
 
 export interface UidRange {
@@ -45,11 +73,18 @@ export interface UidRange {
   to: number;
 }
 
-/** Mailboxes and their messages (the part of James' MailboxManager/MessageManager used so far). */
+/** Every UID. */
+export const ALL_UIDS: UidRange = { from: 1, to: Number.MAX_SAFE_INTEGER };
+
+/**
+ * The owner-scoped part of the mailbox API that the IMAP server's first slice and LocalDelivery
+ * use. Calls keyed by mailbox id act as the system (no rights checked): the caller resolved the
+ * mailbox through a checked call first. `MailboxManager` extends it with the whole model.
+ */
 export interface MailboxStore {
-  /** Creates the mailbox; AlreadyExistsError when it exists. */
+  /** Creates the mailbox (and its missing parents); AlreadyExistsError when it exists. */
   createMailbox(owner: string, name: string): Promise<Mailbox>;
-  /** Returns the mailbox, creating it when missing (used for INBOX at delivery). */
+  /** Returns the mailbox, creating it when missing (INBOX: provisions the user's default mailboxes). */
   ensureMailbox(owner: string, name: string): Promise<Mailbox>;
   getMailbox(owner: string, name: string): Promise<Mailbox | null>;
   getMailboxById(id: string): Promise<Mailbox | null>;

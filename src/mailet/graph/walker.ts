@@ -1,104 +1,283 @@
-import { ERROR, GHOST, ROOT, type MailReference } from '../../core/mail';
-import type { CompiledGraph, CompiledStep } from './model';
+import { ERROR, GHOST, ROOT, type JsonValue, type MailReference } from '../../core/mail';
+import { IGNORE, MATCH_ALL, NO_MATCH, PROPAGATE, type CompiledGraph, type CompiledMatcher, type CompiledStep } from './model';
 
-/** Bound on processor transitions of one mail split; a longer path is a configuration loop. */
-export const MAX_PROCESSOR_TRANSITIONS = 100;
+/** Bound on processor visits of one mail lineage; a longer path is a loop in the configuration. */
+export const MAX_PROCESSOR_VISITS = 100;
 
-/** How the walker runs matchers and mailets: activities in the workflow, plain calls in unit tests. */
+type SimpleMatcher = Extract<CompiledMatcher, { kind: 'simple' }>;
+
+/** How the walker runs matchers and mailets: in-process in an activity, plain calls in unit tests. */
 export interface StepExecutor {
-  /** Returns the recipients of `mail` the step's matcher matches. */
-  match(step: CompiledStep, mail: MailReference): Promise<string[]>;
-  /** Runs the step's mailet; returns the mail as the mailet left it (state, recipients, attributes). */
+  /** Recipients of `mail` a simple matcher matches (and attributes it sets, e.g. AtMost's counter). */
+  match(matcher: SimpleMatcher, step: CompiledStep, mail: MailReference): Promise<MatchOutcome>;
+  /** Runs the step's mailet; returns the mail as the mailet left it (state, recipients, attributes, blob). */
   service(step: CompiledStep, mail: MailReference): Promise<MailReference>;
+}
+
+/**
+ * Thrown by an executor to abandon the whole walk (e.g. a temporary failure the enclosing
+ * activity retries): the walker lets it through instead of applying an exception mode.
+ */
+export class WalkAborted extends Error {
+  constructor(readonly causeError: unknown) {
+    super(`walk aborted: ${describeError(causeError)}`);
+  }
+}
+
+export type MatchOutcome = string[] | { recipients: string[]; attributes?: Record<string, JsonValue | null> };
+
+export type StepOutcome = { ok: MailReference } | { error: string };
+
+/** Where one mail (split) stands in the graph. */
+export interface Position {
+  mail: MailReference;
+  processor: string;
+  index: number;
+  /** Processor visits of this lineage: bounds configuration loops and names splits uniquely. */
+  visits: number;
+  /** Outcome of the mailet of step `index`, when that mailet ran outside the walker. */
+  outcome?: StepOutcome;
+}
+
+/** A matched mail waiting for a mailet that runs outside the walker (a durable activity). */
+export interface Stop {
+  mail: MailReference;
+  processor: string;
+  index: number;
+  visits: number;
+  step: CompiledStep;
+}
+
+/** A mail whose processing stopped on a failure nobody handles (`propagate`, error processor failing, loop). */
+export interface Propagated {
+  mail: MailReference;
+  processor: string;
+  message: string;
 }
 
 export type TraceEntry =
   | { event: 'processor'; mail: string; processor: string }
   | { event: 'split'; mail: string; into: string; processor: string; index: number; recipients: string[] }
   | { event: 'mailet'; mail: string; processor: string; index: number; mailet: string; recipients: string[]; state: string }
-  | { event: 'error'; mail: string; processor: string; index: number; mailet: string; message: string }
-  | { event: 'end'; mail: string; processor: string; reason: 'ghost' | 'no-recipients' | 'end-of-processor' };
+  | { event: 'error'; mail: string; processor: string; index: number; mailet: string; message: string; handling: string }
+  | { event: 'match-error'; mail: string; processor: string; index: number; matcher: string; message: string; handling: string }
+  | { event: 'end'; mail: string; processor: string; reason: 'ghost' | 'no-recipients' | 'end-of-processor' | 'propagated' };
 
-interface Pending {
-  mail: MailReference;
-  processor: string;
-  index: number;
+export interface WalkOptions {
+  /** Steps whose mailet must run outside the walker: the walk stops before them (after matching). */
+  stopBefore?: (step: CompiledStep) => boolean;
+}
+
+export interface WalkResult {
+  trace: TraceEntry[];
+  stops: Stop[];
+  propagated: Propagated[];
+}
+
+/** The position a freshly received (or reprocessed) mail starts at. */
+export function initialPosition(mail: MailReference): Position {
+  return { mail, processor: mail.state || ROOT, index: 0, visits: 0 };
 }
 
 /**
- * Walks a mail through the processor graph with James semantics:
+ * Walks mails through the processor graph with James semantics:
  * - a matcher matching only some recipients splits the mail: the matched part runs the mailet,
- *   the rest continues with the next step of the same processor;
- * - a mailet that changes the state moves the mail to that processor (`ToProcessor`);
- *   `ghost` or no recipients left ends processing;
- * - a mail reaching the end of a processor ends there (James' terminating mailet ghosts it);
- * - a failing mailet sends the mail to its `onMailetException` processor (default `error`).
- * Deterministic: split names are derived from the parent name and a counter.
+ *   the rest continues with the next step of the same processor under a new name;
+ * - a mailet that changes the state moves the mail to that processor (`ToProcessor` is a goto);
+ *   `ghost`, or no recipient left, ends processing; so does the end of a processor (James'
+ *   terminating mailet ghosts it);
+ * - a throwing mailet or matcher is handled by the step's `onMailetException` / `onMatchException`.
+ * Pure and deterministic (split names derive from the lineage), so it runs the same inside an
+ * activity, in a workflow, or in a unit test.
  */
-export async function walkGraph(graph: CompiledGraph, initial: MailReference, executor: StepExecutor, trace: TraceEntry[] = []): Promise<TraceEntry[]> {
-  const pending: Pending[] = [{ mail: initial, processor: initial.state || ROOT, index: 0 }];
-  let splitCounter = 0;
-  while (pending.length > 0) {
-    const item = pending.shift() as Pending;
-    let { mail, processor, index } = item;
-    let transitions = 0;
-    if (index === 0) trace.push({ event: 'processor', mail: mail.name, processor });
+export async function walkGraph(graph: CompiledGraph, start: Position[] | MailReference, executor: StepExecutor, options: WalkOptions = {}): Promise<WalkResult> {
+  const result: WalkResult = { trace: [], stops: [], propagated: [] };
+  const { trace } = result;
+  const queue: Position[] = Array.isArray(start) ? [...start] : [initialPosition(start)];
+  while (queue.length > 0) {
+    const position = queue.shift() as Position;
+    let { mail, processor, index, visits } = position;
+    const propagate = (message: string) => {
+      result.propagated.push({ mail: { ...mail, state: processor, errorMessage: message }, processor, message });
+      trace.push({ event: 'end', mail: mail.name, processor, reason: 'propagated' });
+    };
+    /** Applies a mailet's outcome; returns false when this mail's walk ends. */
+    const afterMailet = (step: CompiledStep, before: MailReference, outcome: StepOutcome): boolean => {
+      let after: MailReference;
+      if ('error' in outcome) {
+        const handling = step.onMailetException;
+        trace.push({ event: 'error', mail: before.name, processor, index, mailet: step.mailet, message: outcome.error, handling });
+        if (handling === IGNORE) {
+          after = before;
+        } else if (handling === PROPAGATE || (processor === ERROR && handling === ERROR)) {
+          mail = before;
+          propagate(`${step.mailet} failed in processor ${processor}: ${outcome.error}`);
+          return false;
+        } else {
+          after = { ...before, state: handling, errorMessage: outcome.error };
+        }
+      } else {
+        after = outcome.ok;
+      }
+      trace.push({ event: 'mailet', mail: before.name, processor, index, mailet: step.mailet, recipients: after.recipients, state: after.state });
+      mail = after;
+      if (mail.state === GHOST) {
+        trace.push({ event: 'end', mail: mail.name, processor, reason: 'ghost' });
+        return false;
+      }
+      if (mail.recipients.length === 0) {
+        trace.push({ event: 'end', mail: mail.name, processor, reason: 'no-recipients' });
+        return false;
+      }
+      if (mail.state !== processor) return goTo(mail.state);
+      index++;
+      return true;
+    };
+    const goTo = (target: string): boolean => {
+      visits++;
+      if (visits > MAX_PROCESSOR_VISITS) {
+        propagate(`Mail ${mail.name} exceeded ${MAX_PROCESSOR_VISITS} processor visits (loop in the processor graph?)`);
+        return false;
+      }
+      processor = target;
+      index = 0;
+      mail = { ...mail, state: target };
+      trace.push({ event: 'processor', mail: mail.name, processor });
+      return true;
+    };
+
+    if (position.outcome) {
+      const step = graph.processors[processor]?.[index];
+      if (!step) {
+        propagate(`Step ${index + 1} of processor ${processor} no longer exists`);
+        continue;
+      }
+      if (!afterMailet(step, mail, position.outcome)) continue;
+    } else if (index === 0) {
+      trace.push({ event: 'processor', mail: mail.name, processor });
+    }
+
     for (;;) {
       const steps = graph.processors[processor];
-      if (!steps) throw new Error(`Unknown processor ${processor}`);
+      if (!steps) {
+        propagate(`Unknown processor ${processor}`);
+        break;
+      }
       if (index >= steps.length) {
         trace.push({ event: 'end', mail: mail.name, processor, reason: 'end-of-processor' });
         break;
       }
       const step = steps[index];
-      const matchedByMatcher = await executor.match(step, mail);
-      const matched = step.notMatch ? mail.recipients.filter((r) => !matchedByMatcher.includes(r)) : mail.recipients.filter((r) => matchedByMatcher.includes(r));
+      let matchedByMatcher: string[];
+      try {
+        let attributes: Record<string, JsonValue | null> | null = null;
+        matchedByMatcher = await evaluateMatcher(step.matcher, mail.recipients, async (leaf, recipients) => {
+          const outcome = await executor.match(leaf, step, { ...mail, recipients });
+          if (Array.isArray(outcome)) return outcome;
+          if (outcome.attributes) attributes = { ...(attributes ?? {}), ...outcome.attributes };
+          return outcome.recipients;
+        });
+        if (attributes) mail = { ...mail, attributes: applyAttributes(mail.attributes, attributes) };
+      } catch (err) {
+        if (err instanceof WalkAborted) throw err;
+        const handling = step.onMatchException;
+        trace.push({ event: 'match-error', mail: mail.name, processor, index, matcher: step.matcherSpec, message: describeError(err), handling });
+        if (handling === MATCH_ALL) matchedByMatcher = mail.recipients;
+        else if (handling === NO_MATCH) matchedByMatcher = [];
+        else {
+          mail = { ...mail, errorMessage: describeError(err) };
+          if (processor === ERROR && handling === ERROR) {
+            propagate(`Matcher ${step.matcherSpec} failed in processor ${processor}: ${describeError(err)}`);
+            break;
+          }
+          if (!goTo(handling)) break;
+          continue;
+        }
+      }
+      const matchedSet = new Set(matchedByMatcher);
+      const matched = mail.recipients.filter((r) => (step.notMatch ? !matchedSet.has(r) : matchedSet.has(r)));
       if (matched.length === 0) {
         index++;
         continue;
       }
       if (matched.length < mail.recipients.length) {
-        splitCounter++;
-        const rest: MailReference = { ...mail, name: `${mail.name}!${splitCounter}`, recipients: mail.recipients.filter((r) => !matched.includes(r)) };
+        const rest: MailReference = { ...mail, name: `${mail.name}-${visits}.${index + 1}`, recipients: mail.recipients.filter((r) => !matched.includes(r)) };
         trace.push({ event: 'split', mail: mail.name, into: rest.name, processor, index, recipients: rest.recipients });
-        pending.push({ mail: rest, processor, index: index + 1 });
+        queue.push({ mail: rest, processor, index: index + 1, visits });
         mail = { ...mail, recipients: matched };
       }
-      let after: MailReference;
+      mail = { ...mail, state: processor };
+      if (options.stopBefore?.(step)) {
+        result.stops.push({ mail, processor, index, visits, step });
+        break;
+      }
+      let outcome: StepOutcome;
       try {
-        after = await executor.service(step, { ...mail, state: processor });
+        outcome = { ok: await executor.service(step, mail) };
       } catch (err) {
-        const message = describe(err);
-        trace.push({ event: 'error', mail: mail.name, processor, index, mailet: step.mailet, message });
-        const target = step.onMailetException ?? ERROR;
-        if (processor === ERROR && target === ERROR) throw err;
-        after = { ...mail, state: target, errorMessage: message };
+        if (err instanceof WalkAborted) throw err;
+        outcome = { error: describeError(err) };
       }
-      trace.push({ event: 'mailet', mail: mail.name, processor, index, mailet: step.mailet, recipients: after.recipients, state: after.state });
-      mail = after;
-      if (mail.state === GHOST) {
-        trace.push({ event: 'end', mail: mail.name, processor, reason: 'ghost' });
-        break;
-      }
-      if (mail.recipients.length === 0) {
-        trace.push({ event: 'end', mail: mail.name, processor, reason: 'no-recipients' });
-        break;
-      }
-      if (mail.state !== processor) {
-        transitions++;
-        if (transitions > MAX_PROCESSOR_TRANSITIONS) throw new Error(`Mail ${mail.name} exceeded ${MAX_PROCESSOR_TRANSITIONS} processor transitions (loop in the processor graph?)`);
-        processor = mail.state;
-        index = 0;
-        trace.push({ event: 'processor', mail: mail.name, processor });
-        continue;
-      }
-      index++;
+      if (!afterMailet(step, mail, outcome)) break;
     }
   }
-  return trace;
+  return result;
 }
 
-function describe(err: unknown): string {
+/**
+ * Evaluates a (composite) matcher over recipients with James semantics: And = intersection,
+ * Or = union, Not = recipients no operand matches, Xor = recipients an odd number of operands match.
+ */
+export async function evaluateMatcher(
+  matcher: CompiledMatcher,
+  recipients: string[],
+  leaf: (matcher: SimpleMatcher, recipients: string[]) => Promise<string[]>,
+): Promise<string[]> {
+  if (recipients.length === 0) return [];
+  if (matcher.kind === 'simple') {
+    const matched = new Set(await leaf(matcher, recipients));
+    return recipients.filter((r) => matched.has(r));
+  }
+  switch (matcher.operator) {
+    case 'And': {
+      let current = recipients;
+      for (const operand of matcher.operands) {
+        if (current.length === 0) break;
+        current = await evaluateMatcher(operand, current, leaf);
+      }
+      return current;
+    }
+    case 'Or':
+    case 'Not': {
+      const matched = new Set<string>();
+      for (const operand of matcher.operands) {
+        const remaining = recipients.filter((r) => !matched.has(r));
+        if (remaining.length === 0) break;
+        for (const r of await evaluateMatcher(operand, remaining, leaf)) matched.add(r);
+      }
+      return recipients.filter((r) => (matcher.operator === 'Or' ? matched.has(r) : !matched.has(r)));
+    }
+    case 'Xor': {
+      const counts = new Map<string, number>();
+      for (const operand of matcher.operands) {
+        for (const r of await evaluateMatcher(operand, recipients, leaf)) counts.set(r, (counts.get(r) ?? 0) + 1);
+      }
+      return recipients.filter((r) => (counts.get(r) ?? 0) % 2 === 1);
+    }
+  }
+}
+
+/** Sets attributes; a null value removes the attribute. */
+function applyAttributes(current: Record<string, JsonValue>, changes: Record<string, JsonValue | null>): Record<string, JsonValue> {
+  const out = { ...current };
+  for (const [k, v] of Object.entries(changes)) {
+    if (v === null) delete out[k];
+    else out[k] = v;
+  }
+  return out;
+}
+
+export function describeError(err: unknown): string {
   if (err && typeof err === 'object') {
     const cause = (err as { cause?: { message?: string } }).cause;
     if (cause?.message) return cause.message;

@@ -1,11 +1,42 @@
+import { MAX_APPEND_SIZE } from './limits';
 import type { ImapState } from './types';
+
+/** What the capability list depends on besides the state. */
+export interface CapabilityContext {
+  /** A mailbox event bus is wired: IDLE can push changes. */
+  idle: boolean;
+  /** The wired store is a MailboxManager: mailbox management, STORE, APPEND, COPY/MOVE, EXPUNGE work. */
+  manager?: boolean;
+  /** A certificate is configured and the connection is not encrypted yet. */
+  starttls?: boolean;
+  /** Plain-text credentials are refused on this connection (no TLS, not allowed by `auth.plainTextAuth`). */
+  loginDisabled?: boolean;
+}
 
 /**
  * Capabilities advertised in the given state: only what is implemented. No LOGINDISABLED (LOGIN
- * works), no STARTTLS (not implemented yet).
+ * works), no STARTTLS (not implemented yet). CONDSTORE, QRESYNC and IMAP4rev2 are not advertised
+ * until STORE/EXPUNGE/MOVE exist (they need the new mailbox port); ENABLE only enables what is
+ * advertised here.
  */
-export function capabilitiesFor(state: ImapState): string[] {
-  const capabilities = ['IMAP4rev1', 'LITERAL+', 'CHILDREN', 'UNSELECT'];
-  if (state === 'not-authenticated') capabilities.push('SASL-IR', 'AUTH=PLAIN');
+export function capabilitiesFor(state: ImapState, context: CapabilityContext = { idle: false }): string[] {
+  const capabilities = ['IMAP4rev1', 'LITERAL+', 'CHILDREN', 'UNSELECT', 'ENABLE', 'ID', 'NAMESPACE', 'ESEARCH', 'STATUS=SIZE', 'WITHIN'];
+  if (context.idle) capabilities.push('IDLE');
+  if (context.manager) {
+    capabilities.push('UIDPLUS', 'MOVE', 'MULTIAPPEND', `APPENDLIMIT=${MAX_APPEND_SIZE}`, 'SPECIAL-USE', 'LIST-EXTENDED', 'LIST-STATUS', 'CONDSTORE', 'QRESYNC', 'ACL', 'RIGHTS=kxte', 'SORT', 'SORT=DISPLAY');
+  }
+  if (state !== 'not-authenticated') capabilities.push('COMPRESS=DEFLATE');
+  if (state === 'not-authenticated') {
+    if (context.starttls) capabilities.push('STARTTLS');
+    // RFC 3501 §6.2.3 / RFC 9051: without TLS, where credentials may not travel in clear.
+    if (context.loginDisabled) capabilities.push('LOGINDISABLED');
+    else capabilities.push('SASL-IR', 'AUTH=PLAIN');
+  }
   return capabilities;
 }
+
+/**
+ * Extensions ENABLE (RFC 5161) may switch on, when they are also advertised. Upper-case; the
+ * reply spells them as advertised.
+ */
+export const ENABLEABLE = new Set(['CONDSTORE', 'QRESYNC', 'IMAP4REV2', 'UTF8=ACCEPT']);

@@ -1,10 +1,15 @@
 import type { Logger } from 'pino';
 import { AlreadyExistsError, NotFoundError, PermanentError, TemporaryError } from '../../core/errors';
+import { mailboxErrorCode } from '../../mailbox/api/errors';
 import type { TaggedResult } from './response';
 
 /** The command is syntactically or semantically invalid: tagged BAD. */
 export class ImapBadError extends Error {
-  constructor(message: string) {
+  constructor(
+    message: string,
+    /** Response code without brackets (RFC 5530 `CLIENTBUG`, `TOOBIG`, `LIMIT`). */
+    readonly code?: string,
+  ) {
     super(message);
     this.name = 'ImapBadError';
   }
@@ -45,8 +50,10 @@ export class ResponseStreamError extends Error {
  * `src/core/errors.ts`). Internals of unexpected errors are logged, never sent.
  */
 export function toTaggedResult(err: unknown, log: Logger): TaggedResult {
-  if (err instanceof ImapBadError) return { status: 'BAD', text: err.message };
+  if (err instanceof ImapBadError) return { status: 'BAD', code: err.code, text: err.message };
   if (err instanceof ImapNoError) return { status: 'NO', code: err.code, text: err.message };
+  const mailboxCode = mailboxErrorCode(err);
+  if (mailboxCode !== undefined) return { status: 'NO', code: mailboxCode, text: (err as Error).message };
   if (err instanceof NotFoundError) return { status: 'NO', code: 'NONEXISTENT', text: err.message };
   if (err instanceof AlreadyExistsError) return { status: 'NO', code: 'ALREADYEXISTS', text: err.message };
   if (err instanceof PermanentError) return { status: 'NO', text: err.message };

@@ -1,4 +1,4 @@
-import { MAX_COMMAND_SIZE, MAX_LINE_LENGTH, MAX_LITERAL_SIZE } from './limits';
+import { MAX_APPEND_COMMAND_SIZE, MAX_APPEND_SIZE, MAX_COMMAND_SIZE, MAX_LINE_LENGTH, MAX_LITERAL_SIZE } from './limits';
 import { extractTag, type FramedCommand } from './parser';
 
 export type FramerEvent =
@@ -10,19 +10,26 @@ export type FramerEvent =
    * The command was refused while framing (too long). Its bytes are skipped up to the end of the
    * command, so the next bytes start a new command. `tag` is null when it was not readable.
    */
-  | { type: 'reject'; tag: string | null; text: string };
+  | { type: 'reject'; tag: string | null; text: string; code: string };
 
 export interface FramerLimits {
   maxLineLength: number;
   maxLiteralSize: number;
   maxCommandSize: number;
+  /** Literal and command limits of APPEND, whose literals are messages. */
+  maxAppendSize: number;
+  maxAppendCommandSize: number;
 }
 
 const DEFAULT_LIMITS: FramerLimits = {
   maxLineLength: MAX_LINE_LENGTH,
   maxLiteralSize: MAX_LITERAL_SIZE,
   maxCommandSize: MAX_COMMAND_SIZE,
+  maxAppendSize: MAX_APPEND_SIZE,
+  maxAppendCommandSize: MAX_APPEND_COMMAND_SIZE,
 };
+
+const APPEND_LINE = /^[^ ]+ APPEND /i;
 
 const LITERAL_MARKER = /\{(\d+)(\+)?\}$/;
 /** Enough trailing bytes of a discarded line to spot its literal marker. */
@@ -55,6 +62,11 @@ export class ImapFramer {
 
   constructor(limits: Partial<FramerLimits> = {}) {
     this.limits = { ...DEFAULT_LIMITS, ...limits };
+  }
+
+  /** True while a command has started but is not complete (part of a line, or a literal pending). */
+  get midCommand(): boolean {
+    return this.mode !== 'line' || this.lineLength > 0 || this.lines.length > 0;
   }
 
   push(chunk: Buffer): FramerEvent[] {
@@ -119,8 +131,11 @@ export class ImapFramer {
     }
     const size = Number(marker[1]);
     const synchronizing = marker[2] === undefined;
-    if (size > this.limits.maxLiteralSize || this.commandSize + size > this.limits.maxCommandSize) {
-      events.push(this.reject(text, size > this.limits.maxLiteralSize ? 'Literal too large' : 'Command too large'));
+    const append = APPEND_LINE.test(this.lines[0] ?? text);
+    const maxLiteral = append ? this.limits.maxAppendSize : this.limits.maxLiteralSize;
+    const maxCommand = append ? this.limits.maxAppendCommandSize : this.limits.maxCommandSize;
+    if (size > maxLiteral || this.commandSize + size > maxCommand) {
+      events.push(this.reject(text, size > maxLiteral ? 'Literal too large' : 'Command too large'));
       this.resetCommand();
       // The client waits for a continuation we do not send; a non-synchronizing literal follows anyway.
       if (!synchronizing) {
@@ -179,7 +194,7 @@ export class ImapFramer {
   }
 
   private reject(currentLine: string, text: string): FramerEvent {
-    return { type: 'reject', tag: extractTag(this.lines[0] ?? currentLine), text };
+    return { type: 'reject', tag: extractTag(this.lines[0] ?? currentLine), text, code: 'TOOBIG' };
   }
 
   private resetCommand(): void {

@@ -16,6 +16,16 @@ export const MAX_LINE_LENGTH = 64 * 1024;
  */
 export const MAX_LITERAL_SIZE = 64 * 1024;
 
+/**
+ * Largest message APPEND accepts (advertised as APPENDLIMIT, RFC 7889), the SMTP default size
+ * limit. The literal is buffered in memory before it goes to the blob store, so this also bounds
+ * what one connection can hold; streaming APPEND literals to the blob store is a known follow-up.
+ */
+export const MAX_APPEND_SIZE = 50 * 1024 * 1024;
+
+/** All literals of one (MULTI)APPEND command together. */
+export const MAX_APPEND_COMMAND_SIZE = 2 * MAX_APPEND_SIZE;
+
 /** Largest command (all lines and literals together), so a chain of literals cannot grow memory without bound. */
 export const MAX_COMMAND_SIZE = 256 * 1024;
 
@@ -39,3 +49,39 @@ export const IDLE_TIMEOUT_MS = 30 * 60 * 1000;
  * may take to close its side before the socket is destroyed.
  */
 export const SHUTDOWN_GRACE_MS = 5_000;
+
+/**
+ * Most keys in one SEARCH (each OR, NOT and parenthesized group counts). Real clients send a
+ * few dozen; the bound keeps a hostile `OR OR OR …` tree cheap to parse and evaluate.
+ */
+export const MAX_SEARCH_KEYS = 1000;
+
+/**
+ * SEARCH keys on headers/body read the message into memory one at a time; larger messages are
+ * searched on their first MAX_SEARCH_CONTENT bytes only (memory per session stays bounded).
+ */
+export const MAX_SEARCH_CONTENT = 16 * 1024 * 1024;
+
+/** Pairs accepted in the client's ID (RFC 2971 §3.3: at most 30 pairs). */
+export const MAX_ID_PAIRS = 30;
+
+/**
+ * Open connections from one IP address. Generous because offices sit behind one NAT address and
+ * each client opens several connections per account (Thunderbird up to 5); it bounds what one
+ * host can hold (sockets, sessions, listeners).
+ */
+export const MAX_CONNECTIONS_PER_IP = 200;
+
+/**
+ * Authenticated connections of one user across all addresses (Dovecot's
+ * mail_max_userip_connections is 10 per user and IP; a user with a few devices and
+ * a sync client stays well below). Over it, LOGIN gets `NO [LIMIT]`.
+ */
+export const MAX_CONNECTIONS_PER_USER = 50;
+
+/**
+ * A command that was started (part of a line, or a literal announced) must be completed within
+ * this time, or the session ends: a peer announcing a literal it never sends holds no buffer and
+ * no session beyond it. Shorter than the autologout because a live client sends a command in one go.
+ */
+export const COMMAND_COMPLETION_TIMEOUT_MS = 2 * 60 * 1000;

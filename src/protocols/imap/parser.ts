@@ -170,6 +170,8 @@ class CommandParser {
     if (code === 0x22) return this.quoted();
     if (code === 0x7b) return this.literal();
     if (code !== -1 && isAtomLikeChar(code) && !(inSection && code === 0x5d)) return this.atom(depth, inSection);
+    // A flag: "\" atom (RFC 3501 flag-extension and system flags such as \Seen).
+    if (code === 0x5c && isAtomChar(this.text().charCodeAt(this.pos + 1))) return this.atom(depth, inSection);
     throw this.error(code === -1 ? 'Expected a value' : `Unexpected character ${JSON.stringify(String.fromCharCode(code))}`);
   }
 
@@ -236,6 +238,7 @@ class CommandParser {
   private atom(depth: number, inSection: boolean): ImapValue {
     const text = this.text();
     const start = this.pos;
+    if (text.charCodeAt(this.pos) === 0x5c) this.pos++;
     while (this.pos < text.length) {
       const code = text.charCodeAt(this.pos);
       if (!isAtomLikeChar(code)) break;

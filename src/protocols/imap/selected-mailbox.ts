@@ -1,3 +1,4 @@
+import type { MailboxEvent } from '../../events/api/event-bus';
 import type { Mailbox, UidRange } from '../../mailbox/api/mailbox-store';
 import { ImapBadError } from './errors';
 import { resolveSequenceSet, type SequenceRange } from './sequence-set';
@@ -6,6 +7,8 @@ import { resolveSequenceSet, type SequenceRange } from './sequence-set';
 export interface MailboxChanges {
   /** Sequence numbers for `* n EXPUNGE`, each valid after the previous ones were applied. */
   expunged: number[];
+  /** The UIDs of those messages, ascending (for `* VANISHED` under QRESYNC). */
+  expungedUids: number[];
   /** New message count for `* n EXISTS`, or null when no message was added. */
   exists: number | null;
 }
@@ -16,6 +19,12 @@ export interface MailboxChanges {
  * since are invisible until announced with EXISTS.
  */
 export class SelectedMailbox {
+  /** UIDs whose flags another session (or this one) changed since they were last reported. */
+  private readonly flagChanges = new Set<number>();
+  /** Messages were added or removed since the last report (the UID list must be re-read). */
+  private membershipChanged = false;
+  private wakeUp: (() => void) | null = null;
+
   constructor(
     readonly mailbox: Mailbox,
     readonly readOnly: boolean,
@@ -51,7 +60,7 @@ export class SelectedMailbox {
   uidRangesForSequenceSet(set: readonly SequenceRange[]): UidRange[] {
     const ranges = resolveSequenceSet(set, this.exists);
     if (ranges.some((range) => range.from < 1 || range.to > this.exists)) {
-      throw new ImapBadError(this.exists === 0 ? 'No messages in the mailbox' : `Message sequence number beyond ${this.exists}`);
+      throw new ImapBadError(this.exists === 0 ? 'No messages in the mailbox' : `Message sequence number beyond ${this.exists}`, 'CLIENTBUG');
     }
     return ranges.map((range) => ({ from: this.uids[range.from - 1], to: this.uids[range.to - 1] }));
   }
@@ -69,17 +78,72 @@ export class SelectedMailbox {
       .filter((range) => range.from <= range.to);
   }
 
+  /** Records a mailbox event of this mailbox (from the event bus key listener) and wakes an IDLE. */
+  notify(event: MailboxEvent): void {
+    if (event.mailboxId !== this.mailbox.id) return;
+    if (event.type === 'FlagsUpdated') for (const uid of event.uids) this.flagChanges.add(uid);
+    else this.membershipChanged = true;
+    const wakeUp = this.wakeUp;
+    this.wakeUp = null;
+    wakeUp?.();
+  }
+
+  /** True when events arrived that were not reported yet. */
+  get hasPendingChanges(): boolean {
+    return this.membershipChanged || this.flagChanges.size > 0;
+  }
+
+  /** Resolves at the next event (at once when some are pending). */
+  changed(): Promise<void> {
+    if (this.hasPendingChanges) return Promise.resolve();
+    return new Promise((resolve) => (this.wakeUp = resolve));
+  }
+
+  /** Takes the UIDs whose flags changed, ascending, restricted to the announced ones. */
+  takeFlagChanges(): number[] {
+    this.membershipChanged = false;
+    const uids = [...this.flagChanges].filter((uid) => this.sequenceOf(uid) !== null).sort((a, b) => a - b);
+    this.flagChanges.clear();
+    return uids;
+  }
+
+  /** The UIDs this session announced, ascending (read-only view). */
+  get announcedUids(): readonly number[] {
+    return this.uids;
+  }
+
+  /**
+   * Removes expunged UIDs from the view; returns the sequence numbers to report with
+   * `* n EXPUNGE`, each valid after the previous ones were applied (highest first).
+   */
+  removeUids(expunged: readonly number[]): number[] {
+    const gone = new Set(expunged);
+    const sequences: number[] = [];
+    for (let i = this.uids.length - 1; i >= 0; i--) if (gone.has(this.uids[i])) sequences.push(i + 1);
+    if (sequences.length > 0) this.uids = this.uids.filter((uid) => !gone.has(uid));
+    return sequences;
+  }
+
+  /** Forgets pending flag changes of these UIDs (this session reported them itself). */
+  forgetFlagChanges(uids: readonly number[]): void {
+    for (const uid of uids) this.flagChanges.delete(uid);
+  }
+
   /** Replaces the view by the mailbox's current UIDs and returns what to report. */
   update(current: number[]): MailboxChanges {
     const present = new Set(current);
     const expunged: number[] = [];
+    const expungedUids: number[] = [];
     // Highest first: each reported number stays valid because only later messages shift.
     for (let i = this.uids.length - 1; i >= 0; i--) {
-      if (!present.has(this.uids[i])) expunged.push(i + 1);
+      if (!present.has(this.uids[i])) {
+        expunged.push(i + 1);
+        expungedUids.unshift(this.uids[i]);
+      }
     }
     const previous = new Set(this.uids);
     const added = current.some((uid) => !previous.has(uid));
     this.uids = current;
-    return { expunged, exists: added ? current.length : null };
+    return { expunged, expungedUids, exists: added ? current.length : null };
   }
 }

@@ -1,7 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { createServer, type AddressInfo, type Socket } from 'node:net';
+import { createServer as createTlsServer, type TlsOptions } from 'node:tls';
 import type { Logger } from 'pino';
-import { ImapSession } from './session';
+import { ConnectionRegistry, type ConnectionLimits } from './connection-registry';
+import { COMMAND_COMPLETION_TIMEOUT_MS, IDLE_TIMEOUT_MS, SHUTDOWN_GRACE_MS } from './limits';
+import { ImapSession, type SessionTimeouts } from './session';
 import type { ImapDeps } from './types';
 
 export interface ImapServerOptions {
@@ -10,6 +13,12 @@ export interface ImapServerOptions {
   port: number;
   /** Parent of the per-connection loggers; defaults to `deps.logger`. */
   logger?: Logger;
+  /** Connection limits; defaults to MAX_CONNECTIONS_PER_IP / MAX_CONNECTIONS_PER_USER. */
+  connectionLimits?: ConnectionLimits;
+  /** Session timeouts; default IDLE_TIMEOUT_MS and COMMAND_COMPLETION_TIMEOUT_MS (tests shorten them). */
+  timeouts?: Partial<SessionTimeouts>;
+  /** RFC 8314 implicit TLS (993-like): TLS from the first byte with this certificate. */
+  implicitTls?: Pick<TlsOptions, 'key' | 'cert' | 'minVersion'>;
 }
 
 export interface ImapServer {
@@ -22,19 +31,35 @@ export interface ImapServer {
 export function createImapServer(deps: ImapDeps, options: ImapServerOptions): ImapServer {
   const log = (options.logger ?? deps.logger).child({ component: 'imap' });
   const sessions = new Set<ImapSession>();
+  const registry = new ConnectionRegistry(options.connectionLimits);
+  const timeouts: SessionTimeouts = { idleMs: IDLE_TIMEOUT_MS, commandCompletionMs: COMMAND_COMPLETION_TIMEOUT_MS, ...options.timeouts };
   // Half-open: a client may send LOGOUT and shut its side at once; its responses are still written.
-  const server = createServer({ allowHalfOpen: true }, (socket: Socket) => {
+  const onConnection = (socket: Socket) => {
+    // A response is several writes (FETCH line, literal, tagged line): without this, Nagle's
+    // algorithm and the peer's delayed ACK hold each command ~40 ms.
+    socket.setNoDelay(true);
     const remoteAddress = socket.remoteAddress ?? 'unknown';
     const connectionLog = log.child({ cid: randomBytes(6).toString('base64url') });
+    if (!registry.openFrom(remoteAddress)) {
+      connectionLog.warn({ remoteAddress }, 'IMAP connection refused: too many connections from this address');
+      socket.on('error', () => undefined);
+      socket.end('* BYE [LIMIT] Too many connections from your address\r\n');
+      setTimeout(() => socket.destroy(), SHUTDOWN_GRACE_MS).unref();
+      return;
+    }
+    socket.once('close', () => registry.closeFrom(remoteAddress));
     connectionLog.info({ remoteAddress, remotePort: socket.remotePort }, 'IMAP connection opened');
-    const session = new ImapSession(socket, deps, connectionLog, remoteAddress);
+    const session = new ImapSession(socket, deps, connectionLog, remoteAddress, registry, timeouts);
     sessions.add(session);
     void session.closed.then(() => {
       sessions.delete(session);
       connectionLog.info('IMAP connection closed');
     });
     void session.run();
-  });
+  };
+  const server = options.implicitTls
+    ? createTlsServer({ allowHalfOpen: true, ...options.implicitTls }, onConnection)
+    : createServer({ allowHalfOpen: true }, onConnection);
   server.on('error', (err) => log.error({ err }, 'IMAP server error'));
 
   return {

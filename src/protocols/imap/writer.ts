@@ -1,20 +1,67 @@
 import type { Socket } from 'node:net';
-import type { Readable } from 'node:stream';
+import type { Readable, Writable } from 'node:stream';
+import { constants as zlibConstants, type DeflateRaw } from 'node:zlib';
 import { errorMessage } from '../../core/errors';
 import { ConnectionClosedError, ResponseStreamError } from './errors';
 
 /** Writes responses to the socket, waiting for `drain` when the peer reads slower than we write. */
 export class ResponseWriter {
-  constructor(private readonly socket: Socket) {}
+  /** Where responses go: the socket, or a DEFLATE stream piped into it (RFC 4978). */
+  private target: Writable;
+  private deflate: DeflateRaw | null = null;
+  private flushScheduled = false;
+
+  constructor(private socket: Socket) {
+    this.target = socket;
+  }
 
   get closed(): boolean {
-    return this.socket.destroyed || this.socket.writableEnded;
+    return this.socket.destroyed || this.socket.writableEnded || this.target.writableEnded;
+  }
+
+  /** From now on responses go to this socket (the TLS socket after STARTTLS). */
+  useSocket(socket: Socket): void {
+    this.socket = socket;
+    this.target = socket;
+  }
+
+  get compressed(): boolean {
+    return this.deflate !== null;
+  }
+
+  /** From now on every response is compressed (COMPRESS=DEFLATE, after its tagged OK was written). */
+  compressWith(deflate: DeflateRaw): void {
+    this.deflate = deflate;
+    this.target = deflate;
+    deflate.pipe(this.socket);
+  }
+
+  /** Ends the output (the DEFLATE stream is finished first, so the peer gets every byte). */
+  end(): void {
+    if (this.deflate) this.deflate.end();
+    else this.socket.end();
   }
 
   /** Throws ConnectionClosedError when the peer is gone. */
   async write(data: string | Buffer): Promise<void> {
     if (this.closed) throw new ConnectionClosedError();
-    if (!this.socket.write(data)) await this.drained();
+    const flowing = this.target.write(data);
+    this.scheduleFlush();
+    if (!flowing) await this.drained();
+  }
+
+  /**
+   * A compressed stream must be flushed for the peer to see a response; flushing once per turn of
+   * the event loop (not per write) keeps the compression ratio of multi-line responses.
+   */
+  private scheduleFlush(): void {
+    const deflate = this.deflate;
+    if (!deflate || this.flushScheduled) return;
+    this.flushScheduled = true;
+    setImmediate(() => {
+      this.flushScheduled = false;
+      if (!deflate.writableEnded && !deflate.destroyed) deflate.flush(zlibConstants.Z_SYNC_FLUSH);
+    });
   }
 
   async line(text: string): Promise<void> {
@@ -58,15 +105,16 @@ export class ResponseWriter {
 
   private drained(): Promise<void> {
     return new Promise((resolve, reject) => {
+      const target = this.target;
       const settle = (closed: boolean): void => {
-        this.socket.off('drain', onDrain);
+        target.off('drain', onDrain);
         this.socket.off('close', onClose);
         if (closed) reject(new ConnectionClosedError());
         else resolve();
       };
       const onDrain = (): void => settle(false);
       const onClose = (): void => settle(true);
-      this.socket.on('drain', onDrain);
+      target.on('drain', onDrain);
       this.socket.on('close', onClose);
     });
   }

@@ -4,3 +4,8 @@ export const MAX_RECIPIENTS = 100;
 export const SOCKET_TIMEOUT_MS = 5 * 60 * 1000;
 /** Concurrent SMTP connections per node; beyond it clients get 421 and retry later. */
 export const MAX_CLIENTS = 500;
+/**
+ * Failed AUTH attempts per connection before the server closes it (421): slows password guessing
+ * over one connection; the AuthService throttles across connections.
+ */
+export const MAX_AUTH_FAILURES_PER_CONNECTION = 3;

@@ -2,21 +2,23 @@ import { randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { Transform, type Readable, type TransformCallback } from 'node:stream';
 import { finished } from 'node:stream/promises';
-import { SMTPServer, type SMTPServerDataStream, type SMTPServerSession } from 'smtp-server';
+import { SMTPServer, type SMTPServerAuthentication, type SMTPServerDataStream, type SMTPServerOptions, type SMTPServerSession } from 'smtp-server';
 import type { Logger } from 'pino';
 import { parseAddress, formatAddress } from '../../core/address';
 import { ROOT, type MailReference } from '../../core/mail';
 import { MAIL_BUCKET, BlobTooLargeError, type BlobStore } from '../../blob/api';
-import type { DomainList } from '../../domains/api/domain-list';
+import type { AuthService } from '../../auth/auth-service';
+import type { SenderAuthorization } from '../../rrt/can-send-from';
 import type { MailQueue } from '../../queue/mail-queue';
-import { MAX_CLIENTS, MAX_RECIPIENTS, SOCKET_TIMEOUT_MS } from './limits';
+import { MIN_TLS_VERSION, type TlsMaterial } from '../../tls/tls-config';
+import { MAX_AUTH_FAILURES_PER_CONNECTION, MAX_CLIENTS, MAX_RECIPIENTS, SOCKET_TIMEOUT_MS } from './limits';
+import { decideRecipient, type RecipientPolicyDeps } from './recipient-policy';
 
-export interface SmtpDeps {
+export interface SmtpDeps extends RecipientPolicyDeps {
   blobs: BlobStore;
-  domains: DomainList;
   queue: MailQueue;
-  /** True when the address is an existing local user. */
-  userExists(address: string): Promise<boolean>;
+  auth: AuthService;
+  senders: SenderAuthorization;
   logger: Logger;
 }
 
@@ -25,6 +27,15 @@ export interface SmtpOptions {
   port: number;
   hostname: string;
   maxMessageSize: number;
+  /**
+   * `mx`: mail from other servers, AUTH optional. `submission`: mail from users' clients
+   * (RFC 6409), AUTH required and MAIL FROM must be an address the user may send from.
+   */
+  mode: 'mx' | 'submission';
+  /** TLS material: offers STARTTLS (or, with `implicitTls`, TLS from the first byte); null: plain only. */
+  tls: TlsMaterial | null;
+  /** RFC 8314 implicit TLS (the `submissions` port, 465-like). */
+  implicitTls?: boolean;
 }
 
 /** An error smtp-server turns into the given SMTP reply. */
@@ -33,31 +44,42 @@ function smtpError(responseCode: number, message: string): Error & { responseCod
 }
 
 /**
- * SMTP (MX) front end: validates the envelope, streams the message into the blob store, and
- * answers 250 only once the mail's workflow start is acknowledged.
+ * SMTP front end (MX or submission): authenticates, validates the envelope, streams the message
+ * into the blob store, and answers 250 only once the mail's workflow start is acknowledged.
  */
 export class SmtpServer {
   private readonly server: SMTPServer;
+  private readonly authFailures = new Map<string, number>();
 
   constructor(
     private readonly deps: SmtpDeps,
     private readonly options: SmtpOptions,
   ) {
+    if (options.implicitTls && !options.tls) throw new Error('An implicit-TLS SMTP listener needs tls.certFile and tls.keyFile');
+    const tlsOptions: Partial<SMTPServerOptions> = options.tls
+      ? { key: options.tls.key, cert: options.tls.cert, minVersion: MIN_TLS_VERSION, secure: options.implicitTls === true }
+      : { hideSTARTTLS: true };
     this.server = new SMTPServer({
+      ...tlsOptions,
       name: options.hostname,
-      banner: 'Postflow ESMTP',
+      banner: options.mode === 'submission' ? 'Postflow ESMTP submission' : 'Postflow ESMTP',
       size: options.maxMessageSize,
-      // AUTH and STARTTLS arrive with the authentication issue; relay needs AUTH, so none is offered yet.
-      disabledCommands: ['AUTH', 'STARTTLS'],
-      authOptional: true,
+      disabledCommands: options.tls ? [] : ['STARTTLS'],
+      authMethods: ['PLAIN', 'LOGIN'],
+      authOptional: options.mode === 'mx',
+      // Plain-text AUTH without TLS is decided per connection in onAuth (loopback policy).
+      allowInsecureAuth: true,
       maxClients: MAX_CLIENTS,
       socketTimeout: SOCKET_TIMEOUT_MS,
       logger: false,
+      onAuth: (auth, session, callback) => {
+        this.authenticate(auth, session).then((user) => callback(null, { user }), (err: Error) => callback(this.transient(err, session, '454 4.7.0')));
+      },
       onMailFrom: (address, session, callback) => {
-        this.checkSender(address.address).then(() => callback(), (err: Error) => callback(err));
+        this.checkSender(address.address, session).then(() => callback(), (err: Error) => callback(this.transient(err, session, '451 4.4.3')));
       },
       onRcptTo: (address, session, callback) => {
-        this.checkRecipient(address.address, session).then(() => callback(), (err: Error) => callback(err));
+        this.checkRecipient(address.address, session).then(() => callback(), (err: Error) => callback(this.transient(err, session, '451 4.4.3')));
       },
       onData: (stream, session, callback) => {
         this.receive(stream, session).then(
@@ -65,7 +87,10 @@ export class SmtpServer {
           (err: Error) => callback(err),
         );
       },
-    });
+      onClose: (session) => {
+        this.authFailures.delete(session.id);
+      },
+    } as SMTPServerOptions);
     this.server.on('error', (err) => deps.logger.warn({ err }, 'smtp connection error'));
   }
 
@@ -84,12 +109,58 @@ export class SmtpServer {
     return new Promise((resolve) => this.server.close(() => resolve()));
   }
 
-  private async checkSender(address: string): Promise<void> {
+  /**
+   * An error without an SMTP code (a store or directory that does not answer) becomes a temporary
+   * reply, so the client retries instead of bouncing; the cause is logged, never sent.
+   */
+  private transient(err: Error, session: SMTPServerSession, reply: '451 4.4.3' | '454 4.7.0'): Error {
+    if ((err as { responseCode?: number }).responseCode) return err;
+    this.deps.logger.error({ err, smtpSession: session.id }, 'SMTP command failed');
+    const [code, enhanced] = reply.split(' ');
+    return smtpError(Number(code), `${enhanced} Temporary failure, try again later`);
+  }
+
+  private async authenticate(auth: SMTPServerAuthentication, session: SMTPServerSession): Promise<string> {
+    const log = this.deps.logger.child({ smtpSession: session.id });
+    if (!this.deps.auth.plainTextAllowed(session.remoteAddress, session.secure)) {
+      throw smtpError(538, '5.7.11 Encryption required for requested authentication mechanism: issue STARTTLS first');
+    }
+    const plain = auth as SMTPServerAuthentication & { authcid?: string; authzid?: string };
+    // RFC 4616: authzid NUL authcid NUL password. A client that fills only the authzid means itself.
+    const username = auth.method === 'PLAIN' && plain.authcid ? plain.authcid : (auth.username ?? '');
+    const authorizationId = auth.method === 'PLAIN' && plain.authcid && plain.authzid ? plain.authzid : undefined;
+    const result = await this.deps.auth.authenticate({
+      username,
+      password: auth.password ?? '',
+      authorizationId,
+      remoteAddress: session.remoteAddress,
+      protocol: 'smtp',
+    });
+    if (result.ok) {
+      log.info({ user: result.user, authenticatedAs: result.authenticatedAs }, 'SMTP AUTH succeeded');
+      return result.user;
+    }
+    const failures = (this.authFailures.get(session.id) ?? 0) + 1;
+    this.authFailures.set(session.id, failures);
+    if (result.reason === 'unavailable') throw smtpError(454, '4.7.0 Temporary authentication failure, try again later');
+    if (failures >= MAX_AUTH_FAILURES_PER_CONNECTION) {
+      throw smtpError(421, `4.7.0 Too many failed authentication attempts, closing connection`);
+    }
+    // One answer for a wrong password, an unknown user, a throttled or disabled account and a refused
+    // delegation: the reply tells an attacker nothing about which accounts exist.
+    throw smtpError(535, '5.7.8 Authentication credentials invalid');
+  }
+
+  private async checkSender(address: string, session: SMTPServerSession): Promise<void> {
     if (address === '') return; // null reverse-path (bounces)
     try {
       parseAddress(address);
     } catch {
       throw smtpError(553, `5.1.7 Invalid sender address <${address}>`);
+    }
+    const user = typeof session.user === 'string' ? session.user : null;
+    if (this.options.mode === 'submission' && user && !(await this.deps.senders.canSendFrom(user, address))) {
+      throw smtpError(553, `5.7.1 <${address}>: Sender address not owned by authenticated user ${user}`);
     }
   }
 
@@ -101,11 +172,8 @@ export class SmtpServer {
     } catch {
       throw smtpError(553, `5.1.3 Invalid recipient address <${address}>`);
     }
-    // Unknown users of local domains are refused now (James' ValidRcptHandler); other domains are
-    // accepted and judged by the processor graph (relay-denied unless the sender may relay).
-    if ((await this.deps.domains.containsDomain(domain)) && !(await this.deps.userExists(address))) {
-      throw smtpError(550, `5.1.1 <${address}>: Recipient address rejected: User unknown`);
-    }
+    const decision = await decideRecipient(this.deps, normalize(address), domain);
+    if (!decision.accept) throw smtpError(decision.code, decision.message);
   }
 
   private async receive(stream: SMTPServerDataStream, session: SMTPServerSession): Promise<string> {
@@ -144,7 +212,7 @@ export class SmtpServer {
       log.error({ err, mailId }, 'cannot enqueue mail');
       throw smtpError(451, '4.3.0 Cannot queue the message now, try again later');
     }
-    log.info({ mailId, size: stored.size, recipients: mail.recipients.length }, 'mail accepted');
+    log.info({ mailId, size: stored.size, recipients: mail.recipients.length, authUser: mail.authUser }, 'mail accepted');
     return mailId;
   }
 }

@@ -1,5 +1,5 @@
 import type { MailReference } from '../../core/mail';
-import type { MailRepositoryStore, StoredMail } from '../../mailrepository/api/mail-repository-store';
+import type { KeyPage, MailRepositoryStore, StoredMail } from '../../mailrepository/api/mail-repository-store';
 import type { CassandraSession } from './cassandra-session';
 import { compareBinary } from './sort';
 
@@ -32,9 +32,21 @@ export class CassandraMailRepositoryStore implements MailRepositoryStore {
     return row ? { key, mail: JSON.parse(row.get('mail') as string) as MailReference, storedAt: row.get('stored_at') as Date } : null;
   }
 
-  async listKeys(repository: string): Promise<string[]> {
+  /** Keys in clustering order (ascending); offsets are skipped while paging (James does the same). */
+  async listKeys(repository: string, page: KeyPage = {}): Promise<string[]> {
     const keys: string[] = [];
-    for await (const row of this.session.rows(`SELECT key FROM ${this.keys} WHERE repository = ?`, [repository], PAGE_SIZE)) keys.push(row.get('key') as string);
+    const offset = page.offset ?? 0;
+    const limit = page.limit ?? Number.POSITIVE_INFINITY;
+    let seen = 0;
+    const rows =
+      page.after === undefined
+        ? this.session.rows(`SELECT key FROM ${this.keys} WHERE repository = ?`, [repository], PAGE_SIZE)
+        : this.session.rows(`SELECT key FROM ${this.keys} WHERE repository = ? AND key > ?`, [repository, page.after], PAGE_SIZE);
+    for await (const row of rows) {
+      if (seen++ < offset) continue;
+      if (keys.length >= limit) break;
+      keys.push(row.get('key') as string);
+    }
     return keys;
   }
 

@@ -22,14 +22,18 @@
  * - `message_delivery` (mailbox_id, delivery_key) → uid, modseq, message_id, reserved_at, committed:
  *                      idempotent delivery (see CassandraMailboxStore.appendOnce).
  * - `users`, `domains` single-row partitions.
+ * - `rrt_mappings` / `rrt_mapping_sources`, `delegation_by_base` / `delegation_by_authorized`: one
+ *   table per access path, written in logged batches (see schema/rrt.ts, schema/users.ts).
  * - `mail_repository_keys` (repository) → key: listing and counting a repository is one slice;
  *   `mail_repository_mail` (repository, key) → mail JSON: one small partition per mail so a large
  *   error repository does not make one huge partition.
  */
 import { DOMAINS_SCHEMA } from './schema/domains';
+import { EVENTS_SCHEMA } from './schema/events';
 import { MAILBOX_SCHEMA } from './schema/mailbox';
 import { MAIL_REPOSITORY_SCHEMA } from './schema/mail-repository';
-import { USERS_SCHEMA } from './schema/users';
+import { RRT_SCHEMA } from './schema/rrt';
+import { DELEGATION_SCHEMA, USERS_SCHEMA } from './schema/users';
 
 /**
  * One schema area per port (its own file in `schema/`): migrations are append-only per area,
@@ -43,13 +47,15 @@ export interface CassandraSchemaArea {
   migrations: (keyspace: string) => string[][];
 }
 
-export const SCHEMA_AREAS: readonly CassandraSchemaArea[] = [MAILBOX_SCHEMA, USERS_SCHEMA, DOMAINS_SCHEMA, MAIL_REPOSITORY_SCHEMA];
+export const SCHEMA_AREAS: readonly CassandraSchemaArea[] = [MAILBOX_SCHEMA, USERS_SCHEMA, DOMAINS_SCHEMA, MAIL_REPOSITORY_SCHEMA, EVENTS_SCHEMA, RRT_SCHEMA, DELEGATION_SCHEMA];
 
 /** Tables holding data, by the port that owns them. */
 export const MAILBOX_TABLES = MAILBOX_SCHEMA.tables;
 export const USER_TABLES = USERS_SCHEMA.tables;
 export const DOMAIN_TABLES = DOMAINS_SCHEMA.tables;
 export const MAIL_REPOSITORY_TABLES = MAIL_REPOSITORY_SCHEMA.tables;
+export const RRT_TABLES = RRT_SCHEMA.tables;
+export const DELEGATION_TABLES = DELEGATION_SCHEMA.tables;
 export const DATA_TABLES: readonly string[] = SCHEMA_AREAS.flatMap((area) => area.tables);
 
 export type DataTable = string;

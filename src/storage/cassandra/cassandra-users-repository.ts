@@ -14,13 +14,13 @@ export class CassandraUsersRepository implements UsersRepository {
   }
 
   async upsertUser(user: StoredUser): Promise<void> {
-    await this.session.execute(`INSERT INTO ${this.table} (username, password_hash) VALUES (?, ?)`, [user.username, user.passwordHash]);
+    await this.session.execute(`INSERT INTO ${this.table} (username, password_hash, disabled) VALUES (?, ?, ?)`, [user.username, user.passwordHash, user.disabled ?? false]);
   }
 
   async getUser(username: string): Promise<StoredUser | null> {
     if (username.length === 0) return null;
-    const row = (await this.session.execute(`SELECT username, password_hash FROM ${this.table} WHERE username = ?`, [username])).first();
-    return row ? { username: row.get('username') as string, passwordHash: row.get('password_hash') as string } : null;
+    const row = (await this.session.execute(`SELECT username, password_hash, disabled FROM ${this.table} WHERE username = ?`, [username])).first();
+    return row ? { username: row.get('username') as string, passwordHash: row.get('password_hash') as string, disabled: row.get('disabled') === true } : null;
   }
 
   async removeUser(username: string): Promise<void> {

@@ -1,8 +1,10 @@
 import type Database from 'better-sqlite3';
 import { DOMAINS_SCHEMA } from './schema/domains';
+import { EVENTS_SCHEMA } from './schema/events';
 import { MAILBOX_SCHEMA } from './schema/mailbox';
 import { MAIL_REPOSITORY_SCHEMA } from './schema/mail-repository';
-import { USERS_SCHEMA } from './schema/users';
+import { RRT_SCHEMA } from './schema/rrt';
+import { DELEGATION_SCHEMA, USERS_SCHEMA } from './schema/users';
 
 /**
  * Schema of the embedded profile, one area per port (its own file in `schema/`). Migrations are
@@ -14,7 +16,7 @@ export interface SqliteSchemaArea {
   migrations: string[];
 }
 
-export const SCHEMA_AREAS: readonly SqliteSchemaArea[] = [MAILBOX_SCHEMA, USERS_SCHEMA, DOMAINS_SCHEMA, MAIL_REPOSITORY_SCHEMA];
+export const SCHEMA_AREAS: readonly SqliteSchemaArea[] = [MAILBOX_SCHEMA, USERS_SCHEMA, DOMAINS_SCHEMA, MAIL_REPOSITORY_SCHEMA, EVENTS_SCHEMA, RRT_SCHEMA, DELEGATION_SCHEMA];
 
 export function migrate(db: Database.Database): void {
   db.pragma('journal_mode = WAL');

@@ -1,6 +1,6 @@
 import type Database from 'better-sqlite3';
 import type { MailReference } from '../../core/mail';
-import type { MailRepositoryStore, StoredMail } from '../../mailrepository/api/mail-repository-store';
+import type { KeyPage, MailRepositoryStore, StoredMail } from '../../mailrepository/api/mail-repository-store';
 
 export class SqliteMailRepositoryStore implements MailRepositoryStore {
   constructor(private readonly db: Database.Database) {}
@@ -18,8 +18,13 @@ export class SqliteMailRepositoryStore implements MailRepositoryStore {
     return row ? { key, mail: JSON.parse(row.mail) as MailReference, storedAt: new Date(row.stored_at) } : null;
   }
 
-  async listKeys(repository: string): Promise<string[]> {
-    return (this.db.prepare('SELECT key FROM mail_repository WHERE repository = ? ORDER BY key').all(repository) as { key: string }[]).map((r) => r.key);
+  async listKeys(repository: string, page: KeyPage = {}): Promise<string[]> {
+    const limit = page.limit ?? -1;
+    const offset = page.offset ?? 0;
+    const rows = this.db
+      .prepare('SELECT key FROM mail_repository WHERE repository = ? AND key > ? ORDER BY key LIMIT ? OFFSET ?')
+      .all(repository, page.after ?? '', limit, offset) as { key: string }[];
+    return rows.map((r) => r.key);
   }
 
   async size(repository: string): Promise<number> {

@@ -1,21 +1,38 @@
-import { randomUUID } from 'node:crypto';
 import type Database from 'better-sqlite3';
-import { AlreadyExistsError, NotFoundError } from '../../core/errors';
-import type { AppendRequest, Mailbox, MailboxStore, MessageMetadata, UidRange } from '../../mailbox/api/mailbox-store';
-import { normalizeMailboxName } from '../../mailbox/api/names';
-import { newUidValidity } from '../../mailbox/api/uid-validity';
+import { MailboxExistsError, MailboxNotFoundError } from '../../mailbox/api/errors';
+import { DELETED, SEEN, applyFlags, hasFlag } from '../../mailbox/api/flags';
+import type {
+  AppendInput,
+  CopiedMessage,
+  ExpungedMessage,
+  FlagUpdate,
+  FlagUpdateResult,
+  MailboxMapper,
+  MessageLocation,
+  NewMailbox,
+  StoredContent,
+  ThreadEntry,
+} from '../../mailbox/api/mailbox-mapper';
+import type { MailboxInfo, MailboxRole, MessageRecord, UidRange } from '../../mailbox/api/mailbox-store';
+import type { MailboxAcl } from '../../mailbox/api/rights';
+import type { MessageSummary } from '../../mime/parsed-message';
 
 /** Rows fetched per query while streaming a UID range. */
 const PAGE_SIZE = 500;
+/** Host parameters per `IN (…)` list (SQLite's default limit is 32,766; kept far below). */
+const IN_CHUNK = 500;
 
 interface MailboxRow {
   id: string;
   owner: string;
   name: string;
+  role: string | null;
   uid_validity: number;
   uid_next: number;
   highest_modseq: number;
   message_count: number;
+  unseen_count: number;
+  total_size: number;
 }
 
 interface MessageRow {
@@ -23,94 +40,282 @@ interface MessageRow {
   uid: number;
   modseq: number;
   message_id: string;
+  thread_id: string;
   blob_id: string;
   size: number;
   internal_date: number;
+  saved_date: number;
   flags: string;
+  seen: number;
+  deleted: number;
 }
 
-export class SqliteMailboxStore implements MailboxStore {
-  constructor(private readonly db: Database.Database) {}
+/** Appends committed in one transaction at most (bounds the time the database is held). */
+const MAX_GROUP_COMMIT = 256;
 
-  async createMailbox(owner: string, name: string): Promise<Mailbox> {
-    const normalized = normalizeMailboxName(name);
-    const mailbox: Mailbox = { id: randomUUID(), owner, name: normalized, uidValidity: newUidValidity(), uidNext: 1, highestModSeq: 0, messageCount: 0 };
-    const result = this.db
-      .prepare(
-        'INSERT OR IGNORE INTO mailboxes (id, owner, name, uid_validity, uid_next, highest_modseq, message_count) VALUES (?, ?, ?, ?, ?, ?, ?)',
-      )
-      .run(mailbox.id, owner, normalized, mailbox.uidValidity, mailbox.uidNext, mailbox.highestModSeq, mailbox.messageCount);
-    if (result.changes === 0) throw new AlreadyExistsError(`Mailbox ${normalized} already exists`);
-    return mailbox;
+interface PendingAppend {
+  mailboxId: string;
+  input: AppendInput;
+  resolve(message: MessageRecord): void;
+  reject(error: unknown): void;
+}
+
+const MESSAGE_COLUMNS = 'mailbox_id, uid, modseq, message_id, thread_id, blob_id, size, internal_date, saved_date, flags, seen, deleted';
+
+/**
+ * The mailbox area on SQLite (embedded profile). Every change is one IMMEDIATE transaction:
+ * UID/MODSEQ allocation, the rows and the mailbox counters move together, so concurrent
+ * callers in this process are serialized and readers never see half a change.
+ */
+export class SqliteMailboxStore implements MailboxMapper {
+  private readonly s: Record<string, Database.Statement>;
+  private readonly pendingAppends: PendingAppend[] = [];
+
+  constructor(private readonly db: Database.Database) {
+    const p = (sql: string) => db.prepare(sql);
+    this.s = {
+      insertMailbox: p(
+        'INSERT OR IGNORE INTO mailboxes (id, owner, name, role, uid_validity, uid_next, highest_modseq) VALUES (?, ?, ?, ?, ?, 1, 0)',
+      ),
+      mailboxByName: p('SELECT * FROM mailboxes WHERE owner = ? AND name = ?'),
+      mailboxById: p('SELECT * FROM mailboxes WHERE id = ?'),
+      mailboxesOf: p('SELECT * FROM mailboxes WHERE owner = ? ORDER BY name'),
+      renameMailbox: p('UPDATE OR IGNORE mailboxes SET name = ? WHERE id = ?'),
+      messageByKey: p(`SELECT ${MESSAGE_COLUMNS} FROM messages WHERE mailbox_id = ? AND delivery_key = ?`),
+      insertMessage: p(
+        `INSERT INTO messages (${MESSAGE_COLUMNS}, delivery_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      ),
+      insertContent: p('INSERT OR IGNORE INTO message_content (message_id, headers, summary, text) VALUES (?, ?, ?, ?)'),
+      page: p(`SELECT ${MESSAGE_COLUMNS} FROM messages WHERE mailbox_id = ? AND uid >= ? AND uid <= ? ORDER BY uid LIMIT ?`),
+      range: p(`SELECT ${MESSAGE_COLUMNS} FROM messages WHERE mailbox_id = ? AND uid >= ? AND uid <= ? ORDER BY uid`),
+      deletedInRange: p(`SELECT ${MESSAGE_COLUMNS} FROM messages WHERE mailbox_id = ? AND uid >= ? AND uid <= ? AND deleted = 1 ORDER BY uid`),
+      uids: p('SELECT uid FROM messages WHERE mailbox_id = ? ORDER BY uid').pluck(),
+      updateFlags: p('UPDATE messages SET flags = ?, seen = ?, deleted = ?, modseq = ? WHERE mailbox_id = ? AND uid = ?'),
+      deleteMessage: p('DELETE FROM messages WHERE mailbox_id = ? AND uid = ?'),
+      insertExpunged: p('INSERT OR IGNORE INTO expunged (mailbox_id, modseq, uid) VALUES (?, ?, ?)'),
+      dropContentIfUnused: p('DELETE FROM message_content WHERE message_id = ? AND NOT EXISTS (SELECT 1 FROM messages WHERE message_id = ?)'),
+      changedPage: p(`SELECT ${MESSAGE_COLUMNS} FROM messages WHERE mailbox_id = ? AND (modseq > ? OR (modseq = ? AND uid > ?)) ORDER BY modseq, uid LIMIT ?`),
+      expungedSince: p('SELECT uid, modseq FROM expunged WHERE mailbox_id = ? AND modseq > ? ORDER BY modseq, uid'),
+      locations: p('SELECT mailbox_id, uid FROM messages WHERE message_id = ? ORDER BY mailbox_id, uid'),
+      acl: p('SELECT identifier, rights FROM mailbox_acl WHERE mailbox_id = ?'),
+      setAcl: p('INSERT INTO mailbox_acl (mailbox_id, identifier, rights) VALUES (?, ?, ?) ON CONFLICT (mailbox_id, identifier) DO UPDATE SET rights = excluded.rights'),
+      deleteAcl: p('DELETE FROM mailbox_acl WHERE mailbox_id = ? AND identifier = ?'),
+      subscribe: p('INSERT OR IGNORE INTO subscriptions (user, name) VALUES (?, ?)'),
+      unsubscribe: p('DELETE FROM subscriptions WHERE user = ? AND name = ?'),
+      subscriptions: p('SELECT name FROM subscriptions WHERE user = ? ORDER BY name').pluck(),
+      annotations: p('SELECT key, value FROM mailbox_annotations WHERE mailbox_id = ?'),
+      setAnnotation: p('INSERT INTO mailbox_annotations (mailbox_id, key, value) VALUES (?, ?, ?) ON CONFLICT (mailbox_id, key) DO UPDATE SET value = excluded.value'),
+      deleteAnnotation: p('DELETE FROM mailbox_annotations WHERE mailbox_id = ? AND key = ?'),
+      recordThread: p('INSERT OR IGNORE INTO thread_lookup (owner, mime_message_id, thread_id, base_subject) VALUES (?, ?, ?, ?)'),
+      counters: p(
+        'UPDATE mailboxes SET uid_next = ?, highest_modseq = ?, message_count = message_count + ?, unseen_count = unseen_count + ?, total_size = total_size + ? WHERE id = ?',
+      ),
+    };
   }
 
-  async ensureMailbox(owner: string, name: string): Promise<Mailbox> {
-    const existing = await this.getMailbox(owner, name);
-    if (existing) return existing;
-    try {
-      return await this.createMailbox(owner, name);
-    } catch (err) {
-      if (!(err instanceof AlreadyExistsError)) throw err;
-      const raced = await this.getMailbox(owner, name);
-      if (!raced) throw err;
-      return raced;
+  // ---- mailboxes ----
+
+  async insertMailbox(mailbox: NewMailbox): Promise<MailboxInfo> {
+    const result = this.s.insertMailbox.run(mailbox.id, mailbox.owner, mailbox.name, mailbox.role, mailbox.uidValidity);
+    if (result.changes === 0) throw new MailboxExistsError(`Mailbox ${mailbox.name} already exists`);
+    return {
+      id: mailbox.id,
+      owner: mailbox.owner,
+      name: mailbox.name,
+      role: mailbox.role,
+      uidValidity: mailbox.uidValidity,
+      uidNext: 1,
+      highestModSeq: 0,
+      messageCount: 0,
+      unseenCount: 0,
+      size: 0,
+    };
+  }
+
+  async findMailboxByName(owner: string, name: string): Promise<MailboxInfo | null> {
+    const row = this.s.mailboxByName.get(owner, name) as MailboxRow | undefined;
+    return row ? toMailbox(row) : null;
+  }
+
+  async findMailboxById(id: string): Promise<MailboxInfo | null> {
+    const row = this.s.mailboxById.get(id) as MailboxRow | undefined;
+    return row ? toMailbox(row) : null;
+  }
+
+  async listMailboxes(owner: string): Promise<MailboxInfo[]> {
+    return (this.s.mailboxesOf.all(owner) as MailboxRow[]).map(toMailbox);
+  }
+
+  async renameMailbox(id: string, _owner: string, _oldName: string, newName: string): Promise<void> {
+    const result = this.s.renameMailbox.run(newName, id);
+    if (result.changes === 0) {
+      if (!this.s.mailboxById.get(id)) throw new MailboxNotFoundError(`Mailbox ${id} does not exist`);
+      throw new MailboxExistsError(`Mailbox ${newName} already exists`);
     }
   }
 
-  async getMailbox(owner: string, name: string): Promise<Mailbox | null> {
-    const row = this.db.prepare('SELECT * FROM mailboxes WHERE owner = ? AND name = ?').get(owner, normalizeMailboxName(name)) as MailboxRow | undefined;
-    return row ? toMailbox(row) : null;
+  async deleteMailbox(id: string): Promise<void> {
+    this.db
+      .transaction(() => {
+        const messageIds = this.db.prepare('SELECT DISTINCT message_id FROM messages WHERE mailbox_id = ?').pluck().all(id) as string[];
+        for (const table of ['messages', 'expunged', 'mailbox_acl', 'mailbox_annotations']) {
+          this.db.prepare(`DELETE FROM ${table} WHERE mailbox_id = ?`).run(id);
+        }
+        this.db.prepare('DELETE FROM mailboxes WHERE id = ?').run(id);
+        for (const messageId of messageIds) this.s.dropContentIfUnused.run(messageId, messageId);
+      })
+      .immediate();
   }
 
-  async getMailboxById(id: string): Promise<Mailbox | null> {
-    const row = this.db.prepare('SELECT * FROM mailboxes WHERE id = ?').get(id) as MailboxRow | undefined;
-    return row ? toMailbox(row) : null;
+  // ---- ACL, subscriptions, annotations ----
+
+  async getAcl(mailboxId: string): Promise<MailboxAcl> {
+    const acl: MailboxAcl = {};
+    for (const row of this.s.acl.all(mailboxId) as { identifier: string; rights: string }[]) acl[row.identifier] = row.rights;
+    return acl;
   }
 
-  async listMailboxes(owner: string): Promise<Mailbox[]> {
-    return (this.db.prepare('SELECT * FROM mailboxes WHERE owner = ? ORDER BY name').all(owner) as MailboxRow[]).map(toMailbox);
+  async setAclEntry(mailboxId: string, _owner: string, identifier: string, rights: string | null): Promise<void> {
+    if (rights) this.s.setAcl.run(mailboxId, identifier, rights);
+    else this.s.deleteAcl.run(mailboxId, identifier);
   }
 
-  async appendMessage(mailboxId: string, request: AppendRequest): Promise<MessageMetadata> {
-    // One IMMEDIATE transaction: UID and MODSEQ allocation and the insert are atomic and serialized.
-    return this.db.transaction((): MessageMetadata => {
-      if (request.deliveryKey !== undefined) {
-        const existing = this.db
-          .prepare('SELECT * FROM messages WHERE mailbox_id = ? AND delivery_key = ?')
-          .get(mailboxId, request.deliveryKey) as MessageRow | undefined;
-        if (existing) return toMessage(existing);
-      }
-      const mailbox = this.db.prepare('SELECT uid_next, highest_modseq FROM mailboxes WHERE id = ?').get(mailboxId) as
-        | Pick<MailboxRow, 'uid_next' | 'highest_modseq'>
-        | undefined;
-      if (!mailbox) throw new NotFoundError(`Mailbox ${mailboxId} not found`);
-      const message: MessageMetadata = {
-        mailboxId,
-        uid: mailbox.uid_next,
-        modSeq: mailbox.highest_modseq + 1,
-        messageId: randomUUID(),
-        blobId: request.blobId,
-        size: request.size,
-        internalDate: request.internalDate,
-        flags: [...new Set(request.flags ?? [])],
-      };
+  async listSharedWith(identifiers: readonly string[]): Promise<{ mailboxId: string; identifier: string; rights: string }[]> {
+    if (identifiers.length === 0) return [];
+    const rows = this.db
+      .prepare(`SELECT mailbox_id, identifier, rights FROM mailbox_acl WHERE identifier IN (${identifiers.map(() => '?').join(', ')})`)
+      .all(...identifiers) as { mailbox_id: string; identifier: string; rights: string }[];
+    return rows.map((r) => ({ mailboxId: r.mailbox_id, identifier: r.identifier, rights: r.rights }));
+  }
+
+  async subscribe(user: string, name: string): Promise<void> {
+    this.s.subscribe.run(user, name);
+  }
+
+  async unsubscribe(user: string, name: string): Promise<void> {
+    this.s.unsubscribe.run(user, name);
+  }
+
+  async listSubscriptions(user: string): Promise<string[]> {
+    return this.s.subscriptions.all(user) as string[];
+  }
+
+  async getAnnotations(mailboxId: string): Promise<Map<string, string>> {
+    return new Map((this.s.annotations.all(mailboxId) as { key: string; value: string }[]).map((r) => [r.key, r.value]));
+  }
+
+  async setAnnotation(mailboxId: string, key: string, value: string | null): Promise<void> {
+    if (value === null) this.s.deleteAnnotation.run(mailboxId, key);
+    else this.s.setAnnotation.run(mailboxId, key, value);
+  }
+
+  // ---- messages ----
+
+  /**
+   * Appends are group-committed: those arriving while the event loop is busy are written in one
+   * IMMEDIATE transaction (one fsync with `synchronous=FULL`), each in its own savepoint so one
+   * failing append (missing mailbox) does not fail the others. Each promise resolves after the
+   * commit, so an acknowledged append is durable.
+   */
+  append(mailboxId: string, input: AppendInput): Promise<MessageRecord> {
+    return new Promise((resolve, reject) => {
+      this.pendingAppends.push({ mailboxId, input, resolve, reject });
+      if (this.pendingAppends.length === 1) setImmediate(() => this.flushAppends());
+    });
+  }
+
+  private flushAppends(): void {
+    const batch = this.pendingAppends.splice(0, MAX_GROUP_COMMIT);
+    if (this.pendingAppends.length > 0) setImmediate(() => this.flushAppends());
+    const outcomes: ({ ok: true; message: MessageRecord } | { ok: false; error: unknown })[] = [];
+    const one = this.db.transaction((mailboxId: string, input: AppendInput) => this.appendOne(mailboxId, input));
+    try {
       this.db
-        .prepare(
-          'INSERT INTO messages (mailbox_id, uid, modseq, message_id, blob_id, size, internal_date, flags, delivery_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
-        )
-        .run(mailboxId, message.uid, message.modSeq, message.messageId, message.blobId, message.size, message.internalDate.getTime(), JSON.stringify(message.flags), request.deliveryKey ?? null);
-      this.db
-        .prepare('UPDATE mailboxes SET uid_next = uid_next + 1, highest_modseq = ?, message_count = message_count + 1 WHERE id = ?')
-        .run(message.modSeq, mailboxId);
-      return message;
-    }).immediate();
+        .transaction(() => {
+          for (const item of batch) {
+            try {
+              outcomes.push({ ok: true, message: one(item.mailboxId, item.input) });
+            } catch (error) {
+              outcomes.push({ ok: false, error });
+            }
+          }
+        })
+        .immediate();
+    } catch (error) {
+      for (const item of batch) item.reject(error);
+      return;
+    }
+    batch.forEach((item, i) => {
+      const outcome = outcomes[i];
+      if (outcome.ok) item.resolve(outcome.message);
+      else item.reject(outcome.error);
+    });
   }
 
-  async *listMessages(mailboxId: string, range: UidRange): AsyncIterable<MessageMetadata> {
-    const page = this.db.prepare('SELECT * FROM messages WHERE mailbox_id = ? AND uid >= ? AND uid <= ? ORDER BY uid LIMIT ?');
+  private appendOne(mailboxId: string, input: AppendInput): MessageRecord {
+    if (input.deliveryKey !== undefined) {
+      const existing = this.s.messageByKey.get(mailboxId, input.deliveryKey) as MessageRow | undefined;
+      if (existing) return toMessage(existing);
+    }
+    const mailbox = this.mailboxRow(mailboxId);
+    const message: MessageRecord = {
+      mailboxId,
+      uid: mailbox.uid_next,
+      modSeq: mailbox.highest_modseq + 1,
+      messageId: input.messageId,
+      threadId: input.threadId,
+      blobId: input.blobId,
+      size: input.size,
+      internalDate: input.internalDate,
+      savedDate: input.savedDate,
+      flags: input.flags,
+    };
+    this.s.insertContent.run(message.messageId, input.content.headers, JSON.stringify(input.content.summary), input.content.text);
+    this.insertRow(message, input.deliveryKey ?? null);
+    const unseen = hasFlag(message.flags, SEEN) ? 0 : 1;
+    this.s.counters.run(message.uid + 1, message.modSeq, 1, unseen, message.size, mailboxId);
+    for (const id of input.thread.mimeMessageIds) this.s.recordThread.run(input.thread.owner, id, message.threadId, input.thread.baseSubject);
+    return message;
+  }
+
+  async copy(sourceId: string, ranges: readonly UidRange[], targetId: string, options: { move: boolean; savedDate: Date }): Promise<CopiedMessage[]> {
+    return this.db
+      .transaction((): CopiedMessage[] => {
+        const source = this.mailboxRow(sourceId);
+        const target = this.mailboxRow(targetId);
+        const rows = this.rowsIn(sourceId, ranges);
+        if (rows.length === 0) return [];
+        let uid = target.uid_next;
+        let modSeq = target.highest_modseq;
+        let unseen = 0;
+        let size = 0;
+        const copied: CopiedMessage[] = [];
+        for (const row of rows) {
+          const original = toMessage(row);
+          const message: MessageRecord = { ...original, mailboxId: targetId, uid: uid++, modSeq: ++modSeq, savedDate: options.savedDate };
+          this.insertRow(message, null);
+          unseen += row.seen ? 0 : 1;
+          size += row.size;
+          copied.push({ sourceUid: original.uid, message });
+        }
+        this.s.counters.run(uid, modSeq, rows.length, unseen, size, targetId);
+        if (options.move) {
+          const expungeModSeq = source.highest_modseq + 1;
+          for (const row of rows) {
+            this.s.deleteMessage.run(sourceId, row.uid);
+            this.s.insertExpunged.run(sourceId, expungeModSeq, row.uid);
+          }
+          this.s.counters.run(source.uid_next, expungeModSeq, -rows.length, -unseen, -size, sourceId);
+        }
+        return copied;
+      })
+      .immediate();
+  }
+
+  async *listMessages(mailboxId: string, range: UidRange): AsyncIterable<MessageRecord> {
     let from = range.from;
     for (;;) {
-      const rows = page.all(mailboxId, from, range.to, PAGE_SIZE) as MessageRow[];
+      const rows = this.s.page.all(mailboxId, from, range.to, PAGE_SIZE) as MessageRow[];
       for (const row of rows) yield toMessage(row);
       if (rows.length < PAGE_SIZE) return;
       from = rows[rows.length - 1].uid + 1;
@@ -118,49 +323,157 @@ export class SqliteMailboxStore implements MailboxStore {
   }
 
   async listUids(mailboxId: string): Promise<number[]> {
-    return this.db.prepare('SELECT uid FROM messages WHERE mailbox_id = ? ORDER BY uid').pluck().all(mailboxId) as number[];
+    return this.s.uids.all(mailboxId) as number[];
   }
 
-  async addFlags(mailboxId: string, range: UidRange, flags: string[]): Promise<MessageMetadata[]> {
-    return this.db.transaction((): MessageMetadata[] => {
-      const rows = this.db.prepare('SELECT * FROM messages WHERE mailbox_id = ? AND uid >= ? AND uid <= ? ORDER BY uid').all(mailboxId, range.from, range.to) as MessageRow[];
-      const changed = rows.map(toMessage).filter((m) => flags.some((f) => !m.flags.includes(f)));
-      if (changed.length === 0) return [];
-      const mailbox = this.db.prepare('SELECT highest_modseq FROM mailboxes WHERE id = ?').get(mailboxId) as { highest_modseq: number };
-      const modSeq = mailbox.highest_modseq + 1;
-      const update = this.db.prepare('UPDATE messages SET flags = ?, modseq = ? WHERE mailbox_id = ? AND uid = ?');
-      for (const message of changed) {
-        message.flags = [...new Set([...message.flags, ...flags])];
-        message.modSeq = modSeq;
-        update.run(JSON.stringify(message.flags), modSeq, mailboxId, message.uid);
-      }
-      this.db.prepare('UPDATE mailboxes SET highest_modseq = ? WHERE id = ?').run(modSeq, mailboxId);
-      return changed;
-    }).immediate();
+  async updateFlags(mailboxId: string, ranges: readonly UidRange[], update: FlagUpdate): Promise<FlagUpdateResult> {
+    return this.db
+      .transaction((): FlagUpdateResult => {
+        const mailbox = this.mailboxRow(mailboxId);
+        const modSeq = mailbox.highest_modseq + 1;
+        const result: FlagUpdateResult = { updated: [], failed: [] };
+        let unseenDelta = 0;
+        for (const row of this.rowsIn(mailboxId, ranges)) {
+          if (update.unchangedSince !== undefined && row.modseq > update.unchangedSince) {
+            result.failed.push(row.uid);
+            continue;
+          }
+          const message = toMessage(row);
+          const next = applyFlags(message.flags, update.mode, update.flags);
+          if (next === null) continue;
+          const seen = hasFlag(next, SEEN) ? 1 : 0;
+          unseenDelta += row.seen - seen;
+          this.s.updateFlags.run(JSON.stringify(next), seen, hasFlag(next, DELETED) ? 1 : 0, modSeq, mailboxId, row.uid);
+          result.updated.push({ oldFlags: message.flags, message: { ...message, flags: next, modSeq } });
+        }
+        if (result.updated.length > 0) this.s.counters.run(mailbox.uid_next, modSeq, 0, unseenDelta, 0, mailboxId);
+        return result;
+      })
+      .immediate();
+  }
+
+  async expunge(mailboxId: string, ranges: readonly UidRange[]): Promise<ExpungedMessage[]> {
+    return this.db
+      .transaction((): ExpungedMessage[] => {
+        const mailbox = this.mailboxRow(mailboxId);
+        const rows = ranges.flatMap((r) => this.s.deletedInRange.all(mailboxId, r.from, r.to) as MessageRow[]);
+        if (rows.length === 0) return [];
+        const modSeq = mailbox.highest_modseq + 1;
+        let unseen = 0;
+        let size = 0;
+        const expunged: ExpungedMessage[] = [];
+        for (const row of rows) {
+          this.s.deleteMessage.run(mailboxId, row.uid);
+          this.s.insertExpunged.run(mailboxId, modSeq, row.uid);
+          this.s.dropContentIfUnused.run(row.message_id, row.message_id);
+          unseen += row.seen ? 0 : 1;
+          size += row.size;
+          expunged.push({ uid: row.uid, modSeq, messageId: row.message_id, size: row.size, flags: JSON.parse(row.flags) as string[] });
+        }
+        this.s.counters.run(mailbox.uid_next, modSeq, -rows.length, -unseen, -size, mailboxId);
+        return expunged;
+      })
+      .immediate();
+  }
+
+  async *changedSince(mailboxId: string, modSeq: number): AsyncIterable<MessageRecord> {
+    // Keyset paging on (modseq, uid); a message changed again while paging is seen again, later.
+    let cursor = { modSeq, uid: Number.MAX_SAFE_INTEGER };
+    for (;;) {
+      const rows = this.s.changedPage.all(mailboxId, cursor.modSeq, cursor.modSeq, cursor.uid, PAGE_SIZE) as MessageRow[];
+      for (const row of rows) yield toMessage(row);
+      if (rows.length < PAGE_SIZE) return;
+      const last = rows[rows.length - 1];
+      cursor = { modSeq: last.modseq, uid: last.uid };
+    }
+  }
+
+  async expungedSince(mailboxId: string, modSeq: number): Promise<{ uid: number; modSeq: number }[]> {
+    return (this.s.expungedSince.all(mailboxId, modSeq) as { uid: number; modseq: number }[]).map((r) => ({ uid: r.uid, modSeq: r.modseq }));
+  }
+
+  async getLocations(messageId: string): Promise<MessageLocation[]> {
+    return (this.s.locations.all(messageId) as { mailbox_id: string; uid: number }[]).map((r) => ({ mailboxId: r.mailbox_id, uid: r.uid }));
+  }
+
+  async getContents(messageIds: readonly string[], withText: boolean): Promise<Map<string, StoredContent>> {
+    const out = new Map<string, StoredContent>();
+    const columns = withText ? 'message_id, headers, summary, text' : "message_id, headers, summary, '' AS text";
+    for (let i = 0; i < messageIds.length; i += IN_CHUNK) {
+      const chunk = messageIds.slice(i, i + IN_CHUNK);
+      const rows = this.db
+        .prepare(`SELECT ${columns} FROM message_content WHERE message_id IN (${chunk.map(() => '?').join(', ')})`)
+        .all(...chunk) as { message_id: string; headers: Buffer; summary: string; text: string }[];
+      for (const row of rows) out.set(row.message_id, { headers: row.headers, summary: JSON.parse(row.summary) as MessageSummary, text: row.text });
+    }
+    return out;
+  }
+
+  async findThreads(owner: string, mimeMessageIds: readonly string[]): Promise<ThreadEntry[]> {
+    if (mimeMessageIds.length === 0) return [];
+    const rows = this.db
+      .prepare(`SELECT mime_message_id, thread_id, base_subject FROM thread_lookup WHERE owner = ? AND mime_message_id IN (${mimeMessageIds.map(() => '?').join(', ')})`)
+      .all(owner, ...mimeMessageIds) as { mime_message_id: string; thread_id: string; base_subject: string }[];
+    return rows.map((r) => ({ mimeMessageId: r.mime_message_id, threadId: r.thread_id, baseSubject: r.base_subject }));
+  }
+
+  private mailboxRow(id: string): MailboxRow {
+    const row = this.s.mailboxById.get(id) as MailboxRow | undefined;
+    if (!row) throw new MailboxNotFoundError(`Mailbox ${id} does not exist`);
+    return row;
+  }
+
+  private rowsIn(mailboxId: string, ranges: readonly UidRange[]): MessageRow[] {
+    const byUid = new Map<number, MessageRow>();
+    for (const range of ranges) for (const row of this.s.range.all(mailboxId, range.from, range.to) as MessageRow[]) byUid.set(row.uid, row);
+    return [...byUid.values()].sort((a, b) => a.uid - b.uid);
+  }
+
+  private insertRow(message: MessageRecord, deliveryKey: string | null): void {
+    this.s.insertMessage.run(
+      message.mailboxId,
+      message.uid,
+      message.modSeq,
+      message.messageId,
+      message.threadId,
+      message.blobId,
+      message.size,
+      message.internalDate.getTime(),
+      message.savedDate.getTime(),
+      JSON.stringify(message.flags),
+      hasFlag(message.flags, SEEN) ? 1 : 0,
+      hasFlag(message.flags, DELETED) ? 1 : 0,
+      deliveryKey,
+    );
   }
 }
 
-function toMailbox(row: MailboxRow): Mailbox {
+function toMailbox(row: MailboxRow): MailboxInfo {
   return {
     id: row.id,
     owner: row.owner,
     name: row.name,
+    role: row.role as MailboxRole | null,
     uidValidity: row.uid_validity,
     uidNext: row.uid_next,
     highestModSeq: row.highest_modseq,
     messageCount: row.message_count,
+    unseenCount: row.unseen_count,
+    size: row.total_size,
   };
 }
 
-function toMessage(row: MessageRow): MessageMetadata {
+function toMessage(row: MessageRow): MessageRecord {
   return {
     mailboxId: row.mailbox_id,
     uid: row.uid,
     modSeq: row.modseq,
     messageId: row.message_id,
+    threadId: row.thread_id,
     blobId: row.blob_id,
     size: row.size,
     internalDate: new Date(row.internal_date),
+    savedDate: new Date(row.saved_date),
     flags: JSON.parse(row.flags) as string[],
   };
 }

@@ -1,20 +1,26 @@
 import type Database from 'better-sqlite3';
 import type { StoredUser, UsersRepository } from '../../users/api/users-repository';
 
+interface UserRow {
+  username: string;
+  password_hash: string;
+  disabled: number;
+}
+
 export class SqliteUsersRepository implements UsersRepository {
   constructor(private readonly db: Database.Database) {}
 
   async upsertUser(user: StoredUser): Promise<void> {
     this.db
-      .prepare('INSERT INTO users (username, password_hash) VALUES (?, ?) ON CONFLICT (username) DO UPDATE SET password_hash = excluded.password_hash')
-      .run(user.username, user.passwordHash);
+      .prepare(
+        'INSERT INTO users (username, password_hash, disabled) VALUES (?, ?, ?) ON CONFLICT (username) DO UPDATE SET password_hash = excluded.password_hash, disabled = excluded.disabled',
+      )
+      .run(user.username, user.passwordHash, user.disabled ? 1 : 0);
   }
 
   async getUser(username: string): Promise<StoredUser | null> {
-    const row = this.db.prepare('SELECT username, password_hash FROM users WHERE username = ?').get(username) as
-      | { username: string; password_hash: string }
-      | undefined;
-    return row ? { username: row.username, passwordHash: row.password_hash } : null;
+    const row = this.db.prepare('SELECT username, password_hash, disabled FROM users WHERE username = ?').get(username) as UserRow | undefined;
+    return row ? { username: row.username, passwordHash: row.password_hash, disabled: row.disabled === 1 } : null;
   }
 
   async removeUser(username: string): Promise<void> {

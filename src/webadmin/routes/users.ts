@@ -1,10 +1,10 @@
-import type { FastifyInstance } from 'fastify';
-import type { UsersRepository } from '../../users/api/users-repository';
-import type { UserService } from '../../users/user-service';
-import { parseUsername } from '../../core/address';
+import type { FastifyInstance, FastifyReply } from 'fastify';
+import { normalizeAddress } from '../../domains/domain-name';
+import { ReadOnlyDirectoryError } from '../../users/errors';
+import type { IdentityServices } from '../../users/identity';
 import { errorBody } from '../errors';
 
-const putUserSchema = {
+const passwordBody = {
   body: {
     type: 'object',
     required: ['password'],
@@ -12,25 +12,86 @@ const putUserSchema = {
   },
 } as const;
 
-export function userRoutes(deps: { users: UsersRepository; userService: UserService }) {
+/** The users directory is read-only (LDAP): 409, as for any other state conflict. */
+async function readOnlyAware(reply: FastifyReply, work: () => Promise<void>): Promise<FastifyReply> {
+  try {
+    await work();
+  } catch (err) {
+    if (err instanceof ReadOnlyDirectoryError) return reply.status(409).send(errorBody(409, 'WrongState', err.message));
+    throw err;
+  }
+  return reply.status(204).send();
+}
+
+/** James' `/users` routes, delegation (`authorizedUsers`) and allowed From addresses included. */
+export function userRoutes(deps: { identity: IdentityServices }) {
+  const users = deps.identity.users;
   return async (app: FastifyInstance): Promise<void> => {
-    app.get('/users', async () => (await deps.users.listUsers()).map((username) => ({ username })));
+    app.get('/users', async () => (await users.list()).map((username) => ({ username })));
 
     app.head<{ Params: { user: string } }>('/users/:user', async (request, reply) => {
-      const exists = (await deps.users.getUser(parseUsername(request.params.user))) !== null;
-      return reply.status(exists ? 200 : 404).send();
+      const username = normalizeAddress(request.params.user);
+      return reply.status((await deps.identity.userExists(username)) ? 200 : 404).send();
     });
 
-    app.put<{ Params: { user: string }; Body: { password: string } }>('/users/:user', { schema: putUserSchema }, async (request, reply) => {
-      await deps.userService.upsertUser(request.params.user, request.body.password);
-      return reply.status(204).send();
+    // `?force` changes the password of an existing user; without it an existing user is a 409 (James).
+    app.put<{ Params: { user: string }; Body: { password: string }; Querystring: { force?: string } }>(
+      '/users/:user',
+      { schema: passwordBody },
+      async (request, reply) =>
+        readOnlyAware(reply, async () => {
+          await users.create(request.params.user, request.body.password, { force: request.query.force !== undefined });
+        }),
+    );
+
+    app.delete<{ Params: { user: string } }>('/users/:user', async (request, reply) =>
+      readOnlyAware(reply, async () => {
+        await users.remove(request.params.user);
+      }),
+    );
+
+    // Unknown users and wrong passwords both answer 401: no user name oracle.
+    app.post<{ Params: { user: string }; Body: { password: string } }>('/users/:user/verify', { schema: passwordBody }, async (request, reply) => {
+      const ok = await users.verifyPassword(request.params.user, request.body.password);
+      return ok ? reply.status(204).send() : reply.status(401).send(errorBody(401, 'InvalidArgument', 'Wrong password or user does not exist'));
     });
 
-    app.delete<{ Params: { user: string } }>('/users/:user', async (request, reply) => {
-      const username = parseUsername(request.params.user);
-      if (!(await deps.users.getUser(username))) return reply.status(404).send(errorBody(404, 'notFound', `User ${username} does not exist`));
-      await deps.users.removeUser(username);
-      return reply.status(204).send();
+    app.get<{ Params: { user: string } }>('/users/:user/allowedFromHeaders', async (request, reply) => {
+      const username = normalizeAddress(request.params.user);
+      if (!(await deps.identity.userExists(username))) return reply.status(404).send(errorBody(404, 'notFound', `User ${username} does not exist`));
+      return deps.identity.senders.allowedFromAddresses(username);
     });
+
+    app.get<{ Params: { user: string } }>('/users/:user/authorizedUsers', async (request) => users.authorizedUsers(request.params.user));
+
+    app.put<{ Params: { user: string; delegated: string } }>('/users/:user/authorizedUsers/:delegated', async (request, reply) => {
+      await users.addAuthorizedUser(request.params.user, request.params.delegated);
+      return reply.status(200).send();
+    });
+
+    app.delete<{ Params: { user: string; delegated: string } }>('/users/:user/authorizedUsers/:delegated', async (request, reply) => {
+      await users.removeAuthorizedUser(request.params.user, request.params.delegated);
+      return reply.status(200).send();
+    });
+
+    app.delete<{ Params: { user: string } }>('/users/:user/authorizedUsers', async (request, reply) => {
+      await users.clearAuthorizedUsers(request.params.user);
+      return reply.status(200).send();
+    });
+
+    // Postflow extension (James has no WebAdmin route for it): disabled accounts keep receiving mail but cannot log in.
+    app.get<{ Params: { user: string } }>('/users/:user/disabled', async (request) => ({ disabled: await users.isDisabled(request.params.user) }));
+
+    app.put<{ Params: { user: string } }>('/users/:user/disabled', async (request, reply) =>
+      readOnlyAware(reply, async () => {
+        await users.setDisabled(request.params.user, true);
+      }),
+    );
+
+    app.delete<{ Params: { user: string } }>('/users/:user/disabled', async (request, reply) =>
+      readOnlyAware(reply, async () => {
+        await users.setDisabled(request.params.user, false);
+      }),
+    );
   };
 }

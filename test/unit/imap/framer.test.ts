@@ -35,7 +35,7 @@ describe('ImapFramer', () => {
     const framer = new ImapFramer({ maxLineLength: 20 });
     const events = feed(framer, 'a1 LOGIN aaaaaaaaaa', 'aaaaaaaaaaaaaaaaaaa', 'aaaa\r\na2 NOOP\r\n');
     expect(events).toEqual([
-      { type: 'reject', tag: 'a1', text: 'Command line too long' },
+      { type: 'reject', tag: 'a1', text: 'Command line too long', code: 'TOOBIG' },
       { type: 'command', command: { lines: ['a2 NOOP'], literals: [] } },
     ]);
   });
@@ -43,21 +43,21 @@ describe('ImapFramer', () => {
   it('rejects an over-long line received in one chunk', () => {
     const events = feed(new ImapFramer({ maxLineLength: 10 }), 'x1 NOOP aaaaaaaaaaaaaa\r\nx2 NOOP\r\n');
     expect(events).toEqual([
-      { type: 'reject', tag: 'x1', text: 'Command line too long' },
+      { type: 'reject', tag: 'x1', text: 'Command line too long', code: 'TOOBIG' },
       { type: 'command', command: { lines: ['x2 NOOP'], literals: [] } },
     ]);
   });
 
   it('rejects an over-long line without a readable tag', () => {
     const events = feed(new ImapFramer({ maxLineLength: 10 }), '((((((((((((((((\r\n');
-    expect(events).toEqual([{ type: 'reject', tag: null, text: 'Command line too long' }]);
+    expect(events).toEqual([{ type: 'reject', tag: null, text: 'Command line too long', code: 'TOOBIG' }]);
   });
 
   it('skips the non-synchronizing literal that follows an over-long line', () => {
     const framer = new ImapFramer({ maxLineLength: 20 });
     const events = feed(framer, `a1 X ${'a'.repeat(30)} {6+}\r\n`, 'a2 NOO', 'P rest\r\na3 NOOP\r\n');
     expect(events).toEqual([
-      { type: 'reject', tag: 'a1', text: 'Command line too long' },
+      { type: 'reject', tag: 'a1', text: 'Command line too long', code: 'TOOBIG' },
       { type: 'command', command: { lines: ['a3 NOOP'], literals: [] } },
     ]);
   });
@@ -65,7 +65,7 @@ describe('ImapFramer', () => {
   it('refuses a synchronizing literal above the limit without asking for it', () => {
     const framer = new ImapFramer({ maxLiteralSize: 10 });
     expect(feed(framer, 'a1 LOGIN {11}\r\na2 NOOP\r\n')).toEqual([
-      { type: 'reject', tag: 'a1', text: 'Literal too large' },
+      { type: 'reject', tag: 'a1', text: 'Literal too large', code: 'TOOBIG' },
       { type: 'command', command: { lines: ['a2 NOOP'], literals: [] } },
     ]);
   });
@@ -73,7 +73,7 @@ describe('ImapFramer', () => {
   it('skips a non-synchronizing literal above the limit and the rest of its command', () => {
     const framer = new ImapFramer({ maxLiteralSize: 10 });
     expect(feed(framer, 'a1 LOGIN {12+}\r\nabcdef', 'ghijkl x {2+}\r\n', 'zz\r\na2 NOOP\r\n')).toEqual([
-      { type: 'reject', tag: 'a1', text: 'Literal too large' },
+      { type: 'reject', tag: 'a1', text: 'Literal too large', code: 'TOOBIG' },
       { type: 'command', command: { lines: ['a2 NOOP'], literals: [] } },
     ]);
   });
@@ -81,7 +81,7 @@ describe('ImapFramer', () => {
   it('bounds the total size of a command made of many literals', () => {
     const framer = new ImapFramer({ maxLiteralSize: 10, maxCommandSize: 40 });
     const events = feed(framer, 'a1 X {10+}\r\n0123456789 {10+}\r\n0123456789 {10+}\r\n0123456789\r\na2 NOOP\r\n');
-    expect(events[0]).toEqual({ type: 'reject', tag: 'a1', text: 'Command too large' });
+    expect(events[0]).toEqual({ type: 'reject', tag: 'a1', text: 'Command too large', code: 'TOOBIG' });
     expect(commandLines(events)).toEqual([['a2 NOOP']]);
   });
 });

@@ -34,8 +34,23 @@ describe('SelectedMailbox', () => {
 
   it('reports expunged messages highest first, then the new count', () => {
     const selected = view();
-    expect(selected.update([3, 9, 13, 14])).toEqual({ expunged: [4, 2], exists: 4 });
+    expect(selected.update([3, 9, 13, 14])).toEqual({ expunged: [4, 2], expungedUids: [5, 12], exists: 4 });
     expect(selected.sequenceOf(13)).toBe(3);
-    expect(selected.update([3, 9, 13, 14])).toEqual({ expunged: [], exists: null });
+    expect(selected.update([3, 9, 13, 14])).toEqual({ expunged: [], expungedUids: [], exists: null });
+  });
+
+  it('removes expunged UIDs and keeps track of flag changes from events', async () => {
+    const selected = view();
+    expect(selected.removeUids([5, 12, 99])).toEqual([4, 2]);
+    expect(selected.announcedUids).toEqual([3, 9]);
+    const changed = selected.changed();
+    selected.notify({ type: 'FlagsUpdated', eventId: 'e', user: 'u', mailboxId: 'm1', uids: [9, 3], modSeq: 2 } as never);
+    await changed;
+    expect(selected.hasPendingChanges).toBe(true);
+    selected.forgetFlagChanges([3]);
+    expect(selected.takeFlagChanges()).toEqual([9]);
+    expect(selected.hasPendingChanges).toBe(false);
+    selected.notify({ type: 'FlagsUpdated', eventId: 'e', user: 'u', mailboxId: 'other', uids: [9], modSeq: 3 } as never);
+    expect(selected.hasPendingChanges).toBe(false);
   });
 });

@@ -22,9 +22,7 @@ export const authenticate: ImapCommand = {
     const fields = Buffer.from(response, 'base64').toString('utf8').split('\0');
     if (fields.length !== 3 || fields[1] === '') throw new ImapBadError('Invalid PLAIN authentication response');
     const [authorizationId, username, password] = fields;
-    if (authorizationId !== '' && authorizationId !== username) {
-      throw new ImapNoError('Acting as another user is not allowed', 'AUTHORIZATIONFAILED');
-    }
-    return completeLogin(session, username, password, 'AUTHENTICATE');
+    // A different authorization identity means acting as that account: allowed when it delegated to the user.
+    return completeLogin(session, username, password, 'AUTHENTICATE', authorizationId !== '' && authorizationId !== username ? authorizationId : undefined);
   },
 };

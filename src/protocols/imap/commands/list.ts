@@ -1,54 +1,174 @@
-import { INBOX, MAILBOX_DELIMITER } from '../../../mailbox/api/mailbox-store';
+import { specialUseAttribute } from '../../../mailbox/api/roles';
+import { INBOX, MAILBOX_DELIMITER, type Mailbox, type MailboxRole } from '../../../mailbox/api/mailbox-store';
 import { ImapBadError } from '../errors';
 import { compileListPattern, decodeMailboxName, encodeMailboxName, normalizeMailboxName } from '../mailbox-name';
-import { formatString, ok } from '../response';
-import type { ImapCommand } from '../types';
-import { expectArgs, listMailboxArg } from './args';
+import type { ImapValue } from '../parser';
+import { formatString, ok, type TaggedResult } from '../response';
+import type { ImapSession } from '../session';
+import type { CommandContext, ImapCommand } from '../types';
+import { listMailboxArg } from './args';
+import { parseStatusItems, statusLine } from './status';
+
+interface ListOptions {
+  /** Selection (RFC 5258): only subscribed names. */
+  subscribed: boolean;
+  /** Selection: only mailboxes with a special use (RFC 6154). */
+  specialUseOnly: boolean;
+  recursiveMatch: boolean;
+  /** Return options. */
+  returnSubscribed: boolean;
+  returnSpecialUse: boolean;
+  status: string[] | null;
+  /** Extended syntax used: `\Subscribed`/CHILDINFO etc. follow RFC 5258. */
+  extended: boolean;
+}
+
+function atomsOf(value: ImapValue, what: string): Array<{ name: string; next?: ImapValue }> {
+  if (value.type !== 'list') throw new ImapBadError(`Invalid LIST ${what}`);
+  const out: Array<{ name: string; next?: ImapValue }> = [];
+  for (let i = 0; i < value.items.length; i++) {
+    const item = value.items[i];
+    if (item.type !== 'atom' || item.section) throw new ImapBadError(`Invalid LIST ${what}`);
+    const name = item.value.toUpperCase();
+    if (name === 'STATUS') {
+      out.push({ name, next: value.items[++i] });
+      continue;
+    }
+    out.push({ name });
+  }
+  return out;
+}
 
 /**
- * RFC 3501 §6.3.8, basic form: reference and pattern with the `*` and `%` wildcards. Levels of
- * the hierarchy that are not mailboxes themselves (`a` of `a.b`) are listed with `\Noselect`, so
- * clients can build the tree; `\HasChildren`/`\HasNoChildren` follow RFC 3348.
+ * Parses `LIST [(selection)] reference (patterns|pattern) [RETURN (options)]` (RFC 3501 §6.3.8,
+ * RFC 5258 LIST-EXTENDED, RFC 5819 LIST-STATUS, RFC 6154 SPECIAL-USE).
+ */
+function parseList(session: ImapSession, args: readonly ImapValue[]): { reference: string; patterns: string[]; options: ListOptions } {
+  const options: ListOptions = { subscribed: false, specialUseOnly: false, recursiveMatch: false, returnSubscribed: false, returnSpecialUse: false, status: null, extended: false };
+  let index = 0;
+  const extendedAllowed = session.manager !== null;
+  if (args[0]?.type === 'list') {
+    if (!extendedAllowed) throw new ImapBadError('Usage: LIST <reference> <mailbox pattern>');
+    options.extended = true;
+    for (const { name } of atomsOf(args[0], 'selection option')) {
+      if (name === 'SUBSCRIBED') options.subscribed = true;
+      else if (name === 'SPECIAL-USE') options.specialUseOnly = true;
+      else if (name === 'RECURSIVEMATCH') options.recursiveMatch = true;
+      else if (name !== 'REMOTE') throw new ImapBadError(`Unknown LIST selection option ${name.slice(0, 30)}`);
+    }
+    if (options.recursiveMatch && !options.subscribed && !options.specialUseOnly) throw new ImapBadError('RECURSIVEMATCH needs another selection option');
+    index = 1;
+  }
+  if (args.length < index + 2) throw new ImapBadError('Usage: LIST <reference> <mailbox pattern>');
+  const reference = listMailboxArg(args[index], 'reference');
+  const patternArg = args[index + 1];
+  let patterns: string[];
+  if (patternArg.type === 'list') {
+    if (!extendedAllowed || patternArg.items.length === 0) throw new ImapBadError('Invalid LIST pattern list');
+    options.extended = true;
+    patterns = patternArg.items.map((item) => listMailboxArg(item, 'mailbox pattern'));
+  } else {
+    patterns = [listMailboxArg(patternArg, 'mailbox pattern')];
+  }
+  const rest = args.slice(index + 2);
+  if (rest.length > 0) {
+    const keyword = rest[0];
+    if (!extendedAllowed || rest.length !== 2 || keyword.type !== 'atom' || keyword.value.toUpperCase() !== 'RETURN') throw new ImapBadError('Usage: LIST ... RETURN (<options>)');
+    options.extended = true;
+    for (const { name, next } of atomsOf(rest[1], 'return option')) {
+      if (name === 'SUBSCRIBED') options.returnSubscribed = true;
+      else if (name === 'SPECIAL-USE') options.returnSpecialUse = true;
+      else if (name === 'STATUS') options.status = parseStatusItems(session, next ?? { type: 'nil' });
+      else if (name !== 'CHILDREN') throw new ImapBadError(`Unknown LIST return option ${name.slice(0, 30)}`);
+    }
+  }
+  return { reference, patterns, options };
+}
+
+interface Entry {
+  name: string;
+  mailbox: Mailbox | null;
+  role: MailboxRole | null;
+}
+
+export async function runList({ args, session }: CommandContext, lsub: boolean): Promise<TaggedResult> {
+  const command = lsub ? 'LSUB' : 'LIST';
+  const { reference, patterns, options } = parseList(session, args);
+  const opts: ListOptions = lsub ? { ...options, subscribed: true } : options;
+  const delimiter = formatString(MAILBOX_DELIMITER);
+  if (patterns.length === 1 && patterns[0] === '' && !opts.extended) {
+    // RFC 3501: an empty pattern asks for the hierarchy delimiter and the root of the reference.
+    const root = reference.includes(MAILBOX_DELIMITER) ? reference.slice(0, reference.indexOf(MAILBOX_DELIMITER) + 1) : '';
+    await session.untagged(`${command} (\\Noselect) ${delimiter} ${formatString(root)}`);
+    return ok(`${command} completed`);
+  }
+  const matchers = patterns.map((pattern) => {
+    const decoded = decodeMailboxName(reference + pattern);
+    if (decoded === null) throw new ImapBadError('Invalid mailbox name encoding');
+    return compileListPattern(decoded, MAILBOX_DELIMITER);
+  });
+
+  const user = session.user as string;
+  const manager = session.manager;
+  const mailboxes = manager ? await manager.listMailboxes(user) : await session.deps.mailboxes.listMailboxes(user);
+  const entries = new Map<string, Entry>();
+  for (const mailbox of mailboxes) {
+    entries.set(normalizeMailboxName(mailbox.name, MAILBOX_DELIMITER), { name: mailbox.name, mailbox, role: (mailbox as { role?: MailboxRole | null }).role ?? null });
+  }
+  for (const name of [...entries.keys()]) {
+    const levels = name.split(MAILBOX_DELIMITER);
+    for (let depth = 1; depth < levels.length; depth++) {
+      const ancestor = levels.slice(0, depth).join(MAILBOX_DELIMITER);
+      if (!entries.has(ancestor)) entries.set(ancestor, { name: ancestor, mailbox: null, role: null });
+    }
+  }
+  const subscriptions = manager && (opts.subscribed || opts.returnSubscribed) ? new Set(await manager.listSubscriptions(user)) : new Set<string>();
+  if (opts.subscribed) {
+    // Subscribed names that are no mailbox are listed too (\NonExistent in LIST-EXTENDED).
+    for (const name of subscriptions) if (!entries.has(name)) entries.set(name, { name, mailbox: null, role: null });
+  }
+  const parents = new Set<string>();
+  for (const name of entries.keys()) {
+    const last = name.lastIndexOf(MAILBOX_DELIMITER);
+    if (last > 0) parents.add(name.slice(0, last));
+  }
+  const sorted = [...entries.keys()].sort((a, b) => (a === INBOX ? -1 : b === INBOX ? 1 : a < b ? -1 : a > b ? 1 : 0));
+  for (const name of sorted) {
+    if (!matchers.some((matcher) => matcher.test(name))) continue;
+    const entry = entries.get(name) as Entry;
+    const isSubscribed = subscriptions.has(name);
+    if (opts.subscribed && !isSubscribed) continue;
+    const specialUse = specialUseAttribute(entry.role);
+    if (opts.specialUseOnly && specialUse === null) continue;
+    const attributes: string[] = [];
+    if (!entry.mailbox) attributes.push(opts.extended && !parents.has(name) ? '\\NonExistent' : '\\Noselect');
+    if (!lsub) attributes.push(parents.has(name) ? '\\HasChildren' : '\\HasNoChildren');
+    if (!lsub && isSubscribed && (opts.subscribed || opts.returnSubscribed)) attributes.push('\\Subscribed');
+    if (specialUse && !lsub && (!opts.extended || opts.returnSpecialUse || opts.specialUseOnly)) attributes.push(specialUse);
+    await session.untagged(`${command} (${attributes.join(' ')}) ${delimiter} ${formatString(encodeMailboxName(name))}`);
+    if (opts.status && entry.mailbox) await session.untagged(await statusLine(session, entry.mailbox, opts.status));
+  }
+  return ok(`${command} completed`);
+}
+
+/**
+ * RFC 3501 §6.3.8 with LIST-EXTENDED (RFC 5258), LIST-STATUS (RFC 5819) and SPECIAL-USE
+ * (RFC 6154) when the mailbox manager is wired. Levels of the hierarchy that are not mailboxes
+ * (`a` of `a.b`) are listed with `\Noselect`; `\HasChildren`/`\HasNoChildren` follow RFC 3348.
  */
 export const list: ImapCommand = {
   name: 'LIST',
   states: ['authenticated', 'selected'],
-  async handler({ args, session }) {
-    expectArgs(args, 2, 2, 'LIST <reference> <mailbox pattern>');
-    const reference = listMailboxArg(args[0], 'reference');
-    const pattern = listMailboxArg(args[1], 'mailbox pattern');
-    const delimiter = formatString(MAILBOX_DELIMITER);
-    if (pattern === '') {
-      // RFC 3501: an empty pattern asks for the hierarchy delimiter and the root of the reference.
-      const root = reference.includes(MAILBOX_DELIMITER) ? reference.slice(0, reference.indexOf(MAILBOX_DELIMITER) + 1) : '';
-      await session.untagged(`LIST (\\Noselect) ${delimiter} ${formatString(root)}`);
-      return ok('LIST completed');
-    }
-    const decoded = decodeMailboxName(reference + pattern);
-    if (decoded === null) throw new ImapBadError('Invalid mailbox name encoding');
-    const matcher = compileListPattern(decoded, MAILBOX_DELIMITER);
+  handler: (context) => runList(context, false),
+};
 
-    const mailboxes = await session.deps.mailboxes.listMailboxes(session.user as string);
-    const names = new Map<string, boolean>();
-    for (const mailbox of mailboxes) names.set(normalizeMailboxName(mailbox.name, MAILBOX_DELIMITER), true);
-    for (const name of [...names.keys()]) {
-      const levels = name.split(MAILBOX_DELIMITER);
-      for (let depth = 1; depth < levels.length; depth++) {
-        const ancestor = levels.slice(0, depth).join(MAILBOX_DELIMITER);
-        if (!names.has(ancestor)) names.set(ancestor, false);
-      }
-    }
-    const parents = new Set<string>();
-    for (const name of names.keys()) {
-      const last = name.lastIndexOf(MAILBOX_DELIMITER);
-      if (last > 0) parents.add(name.slice(0, last));
-    }
-    const sorted = [...names.keys()].sort((a, b) => (a === INBOX ? -1 : b === INBOX ? 1 : a < b ? -1 : a > b ? 1 : 0));
-    for (const name of sorted) {
-      if (!matcher.test(name)) continue;
-      const attributes = [names.get(name) ? null : '\\Noselect', parents.has(name) ? '\\HasChildren' : '\\HasNoChildren'];
-      await session.untagged(`LIST (${attributes.filter((a) => a !== null).join(' ')}) ${delimiter} ${formatString(encodeMailboxName(name))}`);
-    }
-    return ok('LIST completed');
+/** RFC 3501 §6.3.9 (deprecated by RFC 9051, still used by older clients). */
+export const lsub: ImapCommand = {
+  name: 'LSUB',
+  states: ['authenticated', 'selected'],
+  needsManager: true,
+  async handler(context) {
+    if (context.args.length !== 2 || context.args.some((arg) => arg.type === 'list')) throw new ImapBadError('Usage: LSUB <reference> <mailbox pattern>');
+    return runList(context, true);
   },
 };

@@ -1,15 +1,77 @@
 import { ImapBadError, ImapNoError } from '../errors';
-import { ok, type TaggedResult } from '../response';
+import type { ImapValue } from '../parser';
+import { formatFlags, ok, type TaggedResult } from '../response';
+import { formatNumberSet } from '../search/query';
 import { SelectedMailbox } from '../selected-mailbox';
+import { resolveSequenceSet, type SequenceRange } from '../sequence-set';
+import type { ImapSession } from '../session';
 import type { CommandContext, ImapCommand } from '../types';
 import { mailboxNameArg } from './args';
+import { sequenceSetArg } from './mailbox-args';
 
 const SYSTEM_FLAGS = '\\Answered \\Flagged \\Deleted \\Seen \\Draft';
 
+/** `QRESYNC (uidvalidity modseq [known-uids])` of SELECT/EXAMINE (RFC 7162 §3.2.5). */
+interface QresyncParams {
+  uidValidity: number;
+  modSeq: number;
+  knownUids: SequenceRange[] | null;
+}
+
+const NUMBER = /^[1-9]\d{0,18}$/;
+
+/** `(CONDSTORE)` and/or `(QRESYNC (...))`; each enables its extension (RFC 7162 §3.1.8, §3.2.5). */
+function parseSelectParams(session: ImapSession, params: ImapValue, command: string): QresyncParams | null {
+  const capabilities = session.capabilities();
+  if (params.type !== 'list' || params.items.length === 0) throw new ImapBadError(`${command} parameters are not supported`);
+  let qresync: QresyncParams | null = null;
+  for (let i = 0; i < params.items.length; i++) {
+    const item = params.items[i];
+    const name = item.type === 'atom' ? item.value.toUpperCase() : '';
+    if (name === 'CONDSTORE' && capabilities.includes('CONDSTORE')) {
+      session.enable('CONDSTORE');
+      continue;
+    }
+    if (name === 'QRESYNC' && capabilities.includes('QRESYNC')) {
+      if (!session.isEnabled('QRESYNC')) throw new ImapBadError('QRESYNC must be enabled first (ENABLE QRESYNC)');
+      const list = params.items[++i];
+      const [validity, modSeq, known] = list?.type === 'list' ? list.items : [];
+      if (list?.type !== 'list' || list.items.length < 2 || list.items.length > 4 || validity.type !== 'atom' || modSeq.type !== 'atom' || !NUMBER.test(validity.value) || !NUMBER.test(modSeq.value)) {
+        throw new ImapBadError('Usage: QRESYNC (<uidvalidity> <modseq> [<known uids>])');
+      }
+      qresync = { uidValidity: Number(validity.value), modSeq: Number(modSeq.value), knownUids: known ? sequenceSetArg(known) : null };
+      continue;
+    }
+    throw new ImapBadError(`${command} parameters are not supported`);
+  }
+  return qresync;
+}
+
+/**
+ * RFC 7162 §3.2.5.1: what changed since the client's MODSEQ: `* VANISHED (EARLIER)` for the
+ * expunged UIDs (of its known UIDs), then FETCH of the messages whose MODSEQ is higher.
+ */
+async function resynchronize(session: ImapSession, view: SelectedMailbox, params: QresyncParams): Promise<void> {
+  const manager = session.requireManager();
+  const user = session.user as string;
+  const known = params.knownUids ? resolveSequenceSet(params.knownUids, view.highestUid) : null;
+  const vanished = (await manager.expungedSince(user, view.mailbox.id, params.modSeq)).filter((uid) => !known || known.some((r) => uid >= r.from && uid <= r.to));
+  if (vanished.length > 0) await session.untagged(`VANISHED (EARLIER) ${formatNumberSet(vanished)}`);
+  for await (const message of manager.changedSince(user, view.mailbox.id, params.modSeq)) {
+    const sequence = view.sequenceOf(message.uid);
+    if (sequence === null) continue;
+    await session.untagged(`${sequence} FETCH (UID ${message.uid} FLAGS ${formatFlags(message.flags)} MODSEQ (${message.modSeq}))`);
+  }
+}
+
 /** SELECT and EXAMINE (RFC 3501 §6.3.1, §6.3.2). */
 export async function openMailbox({ name: command, args, session }: CommandContext, readOnly: boolean): Promise<TaggedResult> {
-  if (args.length === 2) throw new ImapBadError(`${command} parameters are not supported`);
-  if (args.length !== 1) throw new ImapBadError(`Usage: ${command} <mailbox>`);
+  let qresync: QresyncParams | null = null;
+  if (args.length === 2) {
+    qresync = parseSelectParams(session, args[1], command);
+  } else if (args.length !== 1) {
+    throw new ImapBadError(`Usage: ${command} <mailbox>`);
+  }
   const name = mailboxNameArg(args[0]);
   // A failed SELECT leaves no mailbox selected (RFC 3501 §6.3.1).
   session.unselect();
@@ -22,11 +84,14 @@ export async function openMailbox({ name: command, args, session }: CommandConte
   const uidNext = Math.max(mailbox.uidNext, view.highestUid + 1);
   await session.untagged(`FLAGS (${SYSTEM_FLAGS})`);
   await session.untagged(`${view.exists} EXISTS`);
-  await session.untagged('0 RECENT');
+  // RFC 9051 removed \Recent and the RECENT response.
+  if (!session.isEnabled('IMAP4REV2')) await session.untagged('0 RECENT');
   await session.untagged(`OK [UIDVALIDITY ${mailbox.uidValidity}] UIDs valid`);
   await session.untagged(`OK [UIDNEXT ${uidNext}] Predicted next UID`);
   await session.untagged(readOnly ? 'OK [PERMANENTFLAGS ()] Read-only mailbox' : `OK [PERMANENTFLAGS (${SYSTEM_FLAGS} \\*)] Flags permitted`);
-  session.select(view);
+  if (session.isEnabled('CONDSTORE')) await session.untagged(`OK [HIGHESTMODSEQ ${mailbox.highestModSeq}] Highest`);
+  await session.select(view);
+  if (qresync && qresync.uidValidity === mailbox.uidValidity) await resynchronize(session, view, qresync);
   session.log.debug({ mailboxId: mailbox.id, readOnly }, 'IMAP mailbox selected');
   return ok(`${command} completed`, readOnly ? 'READ-ONLY' : 'READ-WRITE');
 }

@@ -1,15 +1,37 @@
 import type { CassandraSchemaArea } from '../cassandra-schema';
 
+/**
+ * Mailbox area, sized for ~10 million messages on 2+ nodes (layout and write rules in the header
+ * of `cassandra-mailbox-store.ts`). Only `mailbox_path`, `mailbox_sequence` and the
+ * reservations of `message_delivery` are written with LWT.
+ */
 export const MAILBOX_SCHEMA: CassandraSchemaArea = {
   name: 'mailbox',
-  tables: ['mailbox', 'mailbox_path', 'mailbox_sequence', 'mailbox_counters', 'message', 'message_delivery'],
+  tables: [
+    'mailbox',
+    'mailbox_path',
+    'mailbox_sequence',
+    'mailbox_counters',
+    'message',
+    'message_delivery',
+    'message_modseq',
+    'message_expunged',
+    'message_location',
+    'message_content',
+    'thread_lookup',
+    'mailbox_acl',
+    'acl_by_identifier',
+    'mailbox_annotation',
+    'subscription',
+  ],
   migrations: (keyspace) => [
     [
       `CREATE TABLE IF NOT EXISTS ${keyspace}.mailbox (
          id uuid PRIMARY KEY,
          owner text,
          name text,
-         uid_validity bigint)`,
+         uid_validity bigint,
+         role text)`,
       `CREATE TABLE IF NOT EXISTS ${keyspace}.mailbox_path (
          owner text,
          name text,
@@ -21,15 +43,19 @@ export const MAILBOX_SCHEMA: CassandraSchemaArea = {
          highest_modseq bigint)`,
       `CREATE TABLE IF NOT EXISTS ${keyspace}.mailbox_counters (
          mailbox_id uuid PRIMARY KEY,
-         message_count counter)`,
+         message_count counter,
+         unseen_count counter,
+         total_size counter)`,
       `CREATE TABLE IF NOT EXISTS ${keyspace}.message (
          mailbox_id uuid,
          uid bigint,
          modseq bigint,
          message_id uuid,
+         thread_id uuid,
          blob_id text,
          size bigint,
          internal_date timestamp,
+         saved_date timestamp,
          flags set<text>,
          PRIMARY KEY ((mailbox_id), uid))
        WITH CLUSTERING ORDER BY (uid ASC)`,
@@ -42,6 +68,51 @@ export const MAILBOX_SCHEMA: CassandraSchemaArea = {
          reserved_at timestamp,
          committed boolean,
          PRIMARY KEY ((mailbox_id, delivery_key)))`,
+      `CREATE TABLE IF NOT EXISTS ${keyspace}.message_modseq (
+         mailbox_id uuid,
+         modseq bigint,
+         uid bigint,
+         PRIMARY KEY ((mailbox_id), modseq, uid))`,
+      `CREATE TABLE IF NOT EXISTS ${keyspace}.message_expunged (
+         mailbox_id uuid,
+         modseq bigint,
+         uid bigint,
+         PRIMARY KEY ((mailbox_id), modseq, uid))`,
+      `CREATE TABLE IF NOT EXISTS ${keyspace}.message_location (
+         message_id uuid,
+         mailbox_id uuid,
+         uid bigint,
+         PRIMARY KEY ((message_id), mailbox_id, uid))`,
+      `CREATE TABLE IF NOT EXISTS ${keyspace}.message_content (
+         message_id uuid PRIMARY KEY,
+         headers blob,
+         summary text,
+         text text)`,
+      `CREATE TABLE IF NOT EXISTS ${keyspace}.thread_lookup (
+         owner text,
+         mime_message_id text,
+         thread_id uuid,
+         base_subject text,
+         PRIMARY KEY ((owner, mime_message_id), thread_id))`,
+      `CREATE TABLE IF NOT EXISTS ${keyspace}.mailbox_acl (
+         mailbox_id uuid,
+         identifier text,
+         rights text,
+         PRIMARY KEY ((mailbox_id), identifier))`,
+      `CREATE TABLE IF NOT EXISTS ${keyspace}.acl_by_identifier (
+         identifier text,
+         mailbox_id uuid,
+         rights text,
+         PRIMARY KEY ((identifier), mailbox_id))`,
+      `CREATE TABLE IF NOT EXISTS ${keyspace}.mailbox_annotation (
+         mailbox_id uuid,
+         key text,
+         value text,
+         PRIMARY KEY ((mailbox_id), key))`,
+      `CREATE TABLE IF NOT EXISTS ${keyspace}.subscription (
+         user text,
+         name text,
+         PRIMARY KEY ((user), name))`,
     ],
   ],
 };

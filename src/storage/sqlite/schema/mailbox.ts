@@ -1,5 +1,10 @@
 import type { SqliteSchemaArea } from '../schema';
 
+/**
+ * Mailbox area (see SqliteMailboxStore): counters live in the mailbox row and are updated in the
+ * transaction of each change; `messages` is clustered by (mailbox, UID) with indexes for MODSEQ
+ * (CHANGEDSINCE) and MessageId (copies of one message); `expunged` answers VANISHED.
+ */
 export const MAILBOX_SCHEMA: SqliteSchemaArea = {
   name: 'mailbox',
   migrations: [
@@ -8,10 +13,13 @@ export const MAILBOX_SCHEMA: SqliteSchemaArea = {
     id TEXT PRIMARY KEY,
     owner TEXT NOT NULL,
     name TEXT NOT NULL,
+    role TEXT,
     uid_validity INTEGER NOT NULL,
     uid_next INTEGER NOT NULL,
     highest_modseq INTEGER NOT NULL,
-    message_count INTEGER NOT NULL,
+    message_count INTEGER NOT NULL DEFAULT 0,
+    unseen_count INTEGER NOT NULL DEFAULT 0,
+    total_size INTEGER NOT NULL DEFAULT 0,
     UNIQUE (owner, name)
   );
   CREATE TABLE messages (
@@ -19,14 +27,57 @@ export const MAILBOX_SCHEMA: SqliteSchemaArea = {
     uid INTEGER NOT NULL,
     modseq INTEGER NOT NULL,
     message_id TEXT NOT NULL,
+    thread_id TEXT NOT NULL,
     blob_id TEXT NOT NULL,
     size INTEGER NOT NULL,
     internal_date INTEGER NOT NULL,
+    saved_date INTEGER NOT NULL,
     flags TEXT NOT NULL,
+    seen INTEGER NOT NULL,
+    deleted INTEGER NOT NULL,
     delivery_key TEXT,
     PRIMARY KEY (mailbox_id, uid)
   ) WITHOUT ROWID;
   CREATE UNIQUE INDEX messages_delivery_key ON messages (mailbox_id, delivery_key) WHERE delivery_key IS NOT NULL;
+  CREATE INDEX messages_modseq ON messages (mailbox_id, modseq);
+  CREATE INDEX messages_message_id ON messages (message_id);
+  CREATE TABLE message_content (
+    message_id TEXT PRIMARY KEY,
+    headers BLOB NOT NULL,
+    summary TEXT NOT NULL,
+    text TEXT NOT NULL
+  );
+  CREATE TABLE expunged (
+    mailbox_id TEXT NOT NULL,
+    modseq INTEGER NOT NULL,
+    uid INTEGER NOT NULL,
+    PRIMARY KEY (mailbox_id, modseq, uid)
+  ) WITHOUT ROWID;
+  CREATE TABLE mailbox_acl (
+    mailbox_id TEXT NOT NULL,
+    identifier TEXT NOT NULL,
+    rights TEXT NOT NULL,
+    PRIMARY KEY (mailbox_id, identifier)
+  ) WITHOUT ROWID;
+  CREATE INDEX mailbox_acl_identifier ON mailbox_acl (identifier);
+  CREATE TABLE mailbox_annotations (
+    mailbox_id TEXT NOT NULL,
+    key TEXT NOT NULL,
+    value TEXT NOT NULL,
+    PRIMARY KEY (mailbox_id, key)
+  ) WITHOUT ROWID;
+  CREATE TABLE subscriptions (
+    user TEXT NOT NULL,
+    name TEXT NOT NULL,
+    PRIMARY KEY (user, name)
+  ) WITHOUT ROWID;
+  CREATE TABLE thread_lookup (
+    owner TEXT NOT NULL,
+    mime_message_id TEXT NOT NULL,
+    thread_id TEXT NOT NULL,
+    base_subject TEXT NOT NULL,
+    PRIMARY KEY (owner, mime_message_id, thread_id)
+  ) WITHOUT ROWID;
     `,
   ],
 };

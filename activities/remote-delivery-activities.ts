@@ -1,0 +1,15 @@
+import type { MailReference } from '../src/core/mail';
+import type { SendAttemptResult } from '../src/core/outgoing';
+import type { SmtpSender } from '../src/remote-delivery/smtp-sender';
+
+/** The SMTP side of deliverRemotely. */
+export function createRemoteDeliveryActivities(deps: { sender: SmtpSender }) {
+  return {
+    /** One SMTP attempt for the mail's recipients of one domain; never throws on an SMTP answer. */
+    async sendToDomain(mail: MailReference, domain: string, gateway: string[]): Promise<SendAttemptResult> {
+      return deps.sender.send(mail, domain, gateway);
+    },
+  };
+}
+
+export type RemoteDeliveryActivities = ReturnType<typeof createRemoteDeliveryActivities>;

@@ -1,0 +1,247 @@
+/**
+ * IMAP, Postflow (embedded profile: SQLite + files, in-process events) and Dovecot (apt
+ * `dovecot-imapd`, Maildir) side by side in one run, with the same messages and the same load
+ * generator (a raw socket client, one command at a time per connection, `--connections` of them).
+ * Measures APPEND/s, FETCH of headers and of full bodies (commands/s), LOGIN/s (connect, LOGIN,
+ * LOGOUT), with p50/p99 latencies. Both servers check a plain-text password (no hashing).
+ * Usage: npm run bench:imap [-- --messages 1000 --fetches 2000 --logins 300 --connections 4]
+ */
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { chownSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { connect, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import pino from 'pino';
+import { createImapServer } from '../src/protocols/imap';
+import { createEmbeddedBackends } from '../src/storage/embedded';
+
+function arg(name: string, fallback: string): string {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? process.argv[i + 1] : fallback;
+}
+
+const MESSAGES = Number(arg('messages', '1000'));
+const FETCHES = Number(arg('fetches', '2000'));
+const LOGINS = Number(arg('logins', '300'));
+const CONNECTIONS = Number(arg('connections', '4'));
+const USER = 'bench@example.com';
+const PASSWORD = 'bench-password';
+const DOVECOT_PORT = 11_143;
+/** Dovecot refuses to access mail as root: its mail files belong to the `dovecot` system user. */
+const dovecotIds = (): [number, number] => [Number(execFileSync('id', ['-u', 'dovecot']).toString()), Number(execFileSync('id', ['-g', 'dovecot']).toString())];
+
+function message(i: number): Buffer {
+  const body = `Line ${i} of a benchmark message with some text to make it realistic.\r\n`.repeat(50);
+  return Buffer.from(`From: Sender ${i} <s${i}@example.org>\r\nTo: ${USER}\r\nSubject: Message ${i}\r\nMessage-ID: <m${i}@example.org>\r\nDate: Mon, 04 Mar 2024 10:00:00 +0000\r\n\r\n${body}`);
+}
+
+/** A minimal IMAP client: one command at a time, reads up to its tagged response. */
+class Client {
+  private buffer: Buffer = Buffer.alloc(0);
+  private waiter: (() => void) | null = null;
+  private tag = 0;
+  private closed = false;
+
+  private constructor(private readonly socket: Socket) {
+    socket.on('close', () => {
+      this.closed = true;
+      this.waiter?.();
+    });
+    socket.on('error', () => undefined);
+    socket.on('data', (chunk: Buffer) => {
+      this.buffer = this.buffer.length === 0 ? chunk : Buffer.concat([this.buffer, chunk]);
+      this.waiter?.();
+    });
+  }
+
+  static async open(port: number): Promise<Client> {
+    const socket = connect(port, '127.0.0.1');
+    socket.setNoDelay(true);
+    await new Promise<void>((resolve, reject) => socket.once('connect', resolve).once('error', reject));
+    const client = new Client(socket);
+    await client.until(/^\* OK/m);
+    return client;
+  }
+
+  private async until(pattern: RegExp): Promise<string> {
+    for (;;) {
+      const text = this.buffer.toString('latin1');
+      const match = pattern.exec(text);
+      if (match) {
+        const end = text.indexOf('\r\n', match.index);
+        this.buffer = this.buffer.subarray(end + 2);
+        return text.slice(0, end);
+      }
+      if (this.closed) throw new Error(`connection closed, waiting for ${pattern}`);
+      await new Promise<void>((resolve) => (this.waiter = resolve));
+    }
+  }
+
+  /** Sends a command (literals as non-synchronizing `{n+}`) and returns all response text. */
+  async command(text: string, literal?: Buffer): Promise<string> {
+    const tag = `b${++this.tag}`;
+    if (literal) this.socket.write(Buffer.concat([Buffer.from(`${tag} ${text} {${literal.length}+}\r\n`), literal, Buffer.from('\r\n')]));
+    else this.socket.write(`${tag} ${text}\r\n`);
+    const response = await this.until(new RegExp(`^${tag} (OK|NO|BAD)`, 'm'));
+    if (!new RegExp(`^${tag} OK`, 'm').test(response)) throw new Error(`${text.slice(0, 40)}: ${response.slice(-200)}`);
+    return response;
+  }
+
+  close(): void {
+    this.socket.destroy();
+  }
+}
+
+interface Figures {
+  perSecond: number;
+  p50: number;
+  p99: number;
+}
+
+function figures(latencies: number[], elapsedMs: number): Figures {
+  const sorted = [...latencies].sort((a, b) => a - b);
+  const at = (q: number): number => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
+  return { perSecond: (latencies.length / elapsedMs) * 1000, p50: at(0.5), p99: at(0.99) };
+}
+
+/** Runs `count` operations over CONNECTIONS workers; each op gets its worker's client. */
+async function measure<C>(count: number, open: () => Promise<C>, op: (client: C, i: number) => Promise<void>, close: (client: C) => void): Promise<Figures> {
+  const clients = await Promise.all(Array.from({ length: CONNECTIONS }, open));
+  const latencies: number[] = [];
+  let next = 0;
+  const started = performance.now();
+  await Promise.all(
+    clients.map(async (client) => {
+      for (let i = next++; i < count; i = next++) {
+        const t = performance.now();
+        await op(client, i);
+        latencies.push(performance.now() - t);
+      }
+    }),
+  );
+  const elapsed = performance.now() - started;
+  clients.forEach(close);
+  return figures(latencies, elapsed);
+}
+
+async function benchServer(port: number): Promise<Record<string, Figures>> {
+  const login = async (): Promise<Client> => {
+    const client = await Client.open(port);
+    await client.command(`LOGIN ${USER} ${PASSWORD}`);
+    return client;
+  };
+  const selected = async (): Promise<Client> => {
+    const client = await login();
+    await client.command('SELECT INBOX');
+    return client;
+  };
+  const results: Record<string, Figures> = {};
+  console.error(`port ${port}: APPEND`);
+  results['APPEND'] = await measure(MESSAGES, login, async (c, i) => void (await c.command('APPEND INBOX ()', message(i))), (c) => c.close());
+  console.error(`port ${port}: FETCH`);
+  results['FETCH headers'] = await measure(FETCHES, selected, async (c, i) => void (await c.command(`UID FETCH ${(i % MESSAGES) + 1} (UID FLAGS BODY.PEEK[HEADER])`)), (c) => c.close());
+  results['FETCH full'] = await measure(FETCHES, selected, async (c, i) => void (await c.command(`UID FETCH ${(i % MESSAGES) + 1} (UID BODY.PEEK[])`)), (c) => c.close());
+  console.error(`port ${port}: LOGIN`);
+  results['LOGIN'] = await measure(
+    LOGINS,
+    async () => port,
+    async (p) => {
+      const client = await Client.open(p);
+      await client.command(`LOGIN ${USER} ${PASSWORD}`);
+      await client.command('LOGOUT');
+      client.close();
+    },
+    () => undefined,
+  );
+  return results;
+}
+
+async function startPostflowImap(dir: string): Promise<{ port: number; stop: () => Promise<void> }> {
+  const logger = pino({ level: 'silent' });
+  const backends = await createEmbeddedBackends({ dataDir: path.join(dir, 'postflow'), logger });
+  await backends.mailboxes.ensureMailbox(USER, 'INBOX');
+  const server = createImapServer(
+    { mailboxes: backends.mailboxes, blobs: backends.blobs, events: backends.events, logger, authenticate: async (u, p) => (u === USER && p === PASSWORD ? USER : null) },
+    { host: '127.0.0.1', port: 0, connectionLimits: { perIp: 10_000, perUser: 10_000 } },
+  );
+  const { port } = await server.listen();
+  return { port, stop: async () => (await server.close(), await backends.close()) };
+}
+
+async function startDovecot(dir: string): Promise<{ port: number; stop: () => Promise<void> }> {
+  const root = path.join(dir, 'dovecot');
+  for (const sub of ['run', 'state', 'mail']) mkdirSync(path.join(root, sub), { recursive: true });
+  chownSync(path.join(root, 'mail'), ...dovecotIds());
+  writeFileSync(path.join(root, 'passwd'), `${USER}:{PLAIN}${PASSWORD}::::::\n`);
+  const conf = path.join(root, 'dovecot.conf');
+  writeFileSync(
+    conf,
+    [
+      'protocols = imap',
+      'listen = 127.0.0.1',
+      `base_dir = ${root}/run`,
+      `state_dir = ${root}/state`,
+      `log_path = ${root}/dovecot.log`,
+      'ssl = no',
+      // The dovecot system user has a low uid; Dovecot refuses mail access below first_valid_uid.
+      `first_valid_uid = ${dovecotIds()[0]}`,
+      'disable_plaintext_auth = no',
+      'auth_mechanisms = plain login',
+      `mail_location = maildir:${root}/mail/%u`,
+      `passdb {\n  driver = passwd-file\n  args = scheme=PLAIN username_format=%u ${root}/passwd\n}`,
+      `userdb {\n  driver = static\n  args = uid=dovecot gid=dovecot home=${root}/mail/%u\n}`,
+      `service imap-login {\n  inet_listener imap {\n    address = 127.0.0.1\n    port = ${DOVECOT_PORT}\n  }\n  inet_listener imaps {\n    port = 0\n  }\n}`,
+      '',
+    ].join('\n'),
+  );
+  const child: ChildProcess = spawn('/usr/sbin/dovecot', ['-F', '-c', conf], { stdio: 'ignore' });
+  for (let i = 0; i < 100; i++) {
+    try {
+      (await Client.open(DOVECOT_PORT)).close();
+      break;
+    } catch {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
+  return {
+    port: DOVECOT_PORT,
+    stop: async () => {
+      child.kill('SIGTERM');
+      await new Promise((resolve) => child.once('exit', resolve));
+    },
+  };
+}
+
+async function main(): Promise<void> {
+  const dir = mkdtempSync(path.join(tmpdir(), 'postflow-imap-bench-'));
+  chownSync(dir, ...dovecotIds());
+  const rows: Array<[string, string, Figures]> = [];
+  try {
+    for (const [name, start] of [
+      ['Postflow', startPostflowImap],
+      ['Dovecot', startDovecot],
+    ] as const) {
+      const server = await start(dir);
+      try {
+        for (const [operation, result] of Object.entries(await benchServer(server.port))) rows.push([operation, name, result]);
+      } finally {
+        await server.stop();
+      }
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  console.log(`IMAP bench: ${MESSAGES} messages of ${message(0).length} bytes, ${FETCHES} fetches, ${LOGINS} logins, ${CONNECTIONS} connections`);
+  console.log('| operation | server | ops/s | p50 ms | p99 ms | Postflow / Dovecot |');
+  console.log('|---|---|---|---|---|---|');
+  for (const [operation, server, f] of rows) {
+    const dovecot = rows.find(([op, s]) => op === operation && s === 'Dovecot')?.[2];
+    const ratio = server === 'Postflow' && dovecot ? (f.perSecond / dovecot.perSecond).toFixed(2) : '';
+    console.log(`| ${operation} | ${server} | ${f.perSecond.toFixed(0)} | ${f.p50.toFixed(2)} | ${f.p99.toFixed(2)} | ${ratio} |`);
+  }
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exitCode = 1;
+});

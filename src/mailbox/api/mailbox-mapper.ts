@@ -1,0 +1,139 @@
+import type { MessageSummary } from '../../mime/parsed-message';
+import type { FlagUpdateMode } from './flags';
+import type { MailboxInfo, MailboxRole, MessageRecord, UidRange } from './mailbox-store';
+import type { MailboxAcl } from './rights';
+
+/**
+ * What a storage adapter implements (James' MailboxMapper, MessageMapper, MessageIdMapper,
+ * ACL/annotation/subscription mappers in one): storage only. Names arrive validated, rights are
+ * checked and events dispatched by the MailboxManager above it. Each adapter runs the mailbox
+ * contract suites through the manager.
+ */
+export interface MailboxMapper {
+  /** MailboxExistsError when the owner has a mailbox of that name. */
+  insertMailbox(mailbox: NewMailbox): Promise<MailboxInfo>;
+  findMailboxByName(owner: string, name: string): Promise<MailboxInfo | null>;
+  findMailboxById(id: string): Promise<MailboxInfo | null>;
+  /** The owner's mailboxes in name order (binary). */
+  listMailboxes(owner: string): Promise<MailboxInfo[]>;
+  /** Renames one mailbox (its id, UIDs and messages stay); MailboxExistsError when `newName` is taken. */
+  renameMailbox(id: string, owner: string, oldName: string, newName: string): Promise<void>;
+  /** Removes the mailbox, its messages, counters, ACL and annotations. */
+  deleteMailbox(id: string, owner: string, name: string): Promise<void>;
+
+  getAcl(mailboxId: string): Promise<MailboxAcl>;
+  /** Sets (or, with null/'', removes) one entry. */
+  setAclEntry(mailboxId: string, owner: string, identifier: string, rights: string | null): Promise<void>;
+  /** Mailboxes whose ACL names one of `identifiers` (positive entries only). */
+  listSharedWith(identifiers: readonly string[]): Promise<{ mailboxId: string; identifier: string; rights: string }[]>;
+
+  subscribe(user: string, name: string): Promise<void>;
+  unsubscribe(user: string, name: string): Promise<void>;
+  /** Subscribed names in name order (they may name mailboxes that do not exist, RFC 3501 §6.3.6). */
+  listSubscriptions(user: string): Promise<string[]>;
+
+  /** Stored annotations: key (the scope prefix included, see StoreMailboxManager) → value. */
+  getAnnotations(mailboxId: string): Promise<Map<string, string>>;
+  setAnnotation(mailboxId: string, key: string, value: string | null): Promise<void>;
+
+  /**
+   * Allocates the next UID and MODSEQ and stores the message, its content and its thread lookup
+   * entries. With a `deliveryKey` already used
+   * in this mailbox, returns the message stored then (its id, not `input.messageId`).
+   * MailboxNotFoundError when the mailbox does not exist.
+   */
+  append(mailboxId: string, input: AppendInput): Promise<MessageRecord>;
+  /**
+   * Copies (or moves) the messages of `ranges` to `targetId` with new UIDs, same MessageId,
+   * thread, content and flags. A move removes them from the source (recorded as expunged there);
+   * `getLocations` of a moved message never shows both mailboxes or neither.
+   */
+  copy(sourceId: string, ranges: readonly UidRange[], targetId: string, options: { move: boolean; savedDate: Date }): Promise<CopiedMessage[]>;
+  /** Messages in ascending UID order, streamed page by page. */
+  listMessages(mailboxId: string, range: UidRange): AsyncIterable<MessageRecord>;
+  listUids(mailboxId: string): Promise<number[]>;
+  updateFlags(mailboxId: string, ranges: readonly UidRange[], update: FlagUpdate): Promise<FlagUpdateResult>;
+  /** Removes the messages of `ranges` flagged `\Deleted`; records each with the expunge MODSEQ. */
+  expunge(mailboxId: string, ranges: readonly UidRange[]): Promise<ExpungedMessage[]>;
+  /** Messages whose MODSEQ is above `modSeq`, in MODSEQ order (RFC 7162 CHANGEDSINCE), without a scan. */
+  changedSince(mailboxId: string, modSeq: number): AsyncIterable<MessageRecord>;
+  /** Messages expunged with a MODSEQ above `modSeq` (RFC 7162 VANISHED), in MODSEQ order. */
+  expungedSince(mailboxId: string, modSeq: number): Promise<{ uid: number; modSeq: number }[]>;
+  getLocations(messageId: string): Promise<MessageLocation[]>;
+  /** Stored parsed data by MessageId (`text` only when `withText`, '' otherwise). */
+  getContents(messageIds: readonly string[], withText: boolean): Promise<Map<string, StoredContent>>;
+
+  /** Threads that messages with these RFC 5322 Message-IDs belong to, for this owner. */
+  findThreads(owner: string, mimeMessageIds: readonly string[]): Promise<ThreadEntry[]>;
+}
+
+export interface NewMailbox {
+  id: string;
+  owner: string;
+  name: string;
+  uidValidity: number;
+  role: MailboxRole | null;
+}
+
+export interface StoredContent {
+  headers: Buffer;
+  summary: MessageSummary;
+  text: string;
+}
+
+export interface AppendInput {
+  messageId: string;
+  threadId: string;
+  blobId: string;
+  size: number;
+  internalDate: Date;
+  savedDate: Date;
+  flags: string[];
+  deliveryKey?: string;
+  content: StoredContent;
+  /** Recorded with the message (same transaction where the store has them) so later messages find its thread. */
+  thread: { owner: string; mimeMessageIds: readonly string[]; baseSubject: string };
+}
+
+export interface CopiedMessage {
+  sourceUid: number;
+  message: MessageRecord;
+}
+
+export interface FlagUpdate {
+  mode: FlagUpdateMode;
+  flags: string[];
+  /** RFC 7162 UNCHANGEDSINCE: messages whose MODSEQ is above it are not changed but reported. */
+  unchangedSince?: number;
+}
+
+export interface FlagChange {
+  message: MessageRecord;
+  oldFlags: string[];
+}
+
+export interface FlagUpdateResult {
+  /** Messages whose flags changed, as they are now (all with the one new MODSEQ). */
+  updated: FlagChange[];
+  /** UIDs that failed the UNCHANGEDSINCE condition (RFC 7162 MODIFIED). */
+  failed: number[];
+}
+
+export interface ExpungedMessage {
+  uid: number;
+  modSeq: number;
+  messageId: string;
+  size: number;
+  flags: string[];
+}
+
+export interface MessageLocation {
+  mailboxId: string;
+  uid: number;
+}
+
+export interface ThreadEntry {
+  mimeMessageId: string;
+  threadId: string;
+  baseSubject: string;
+}

@@ -1,0 +1,76 @@
+import { ImapBadError, ImapNoError } from '../errors';
+import { formatString, ok } from '../response';
+import { encodeMailboxName } from '../mailbox-name';
+import type { ImapCommand } from '../types';
+import type { ImapSession } from '../session';
+import type { Mailbox } from '../../../mailbox/api/mailbox-store';
+import { mailboxNameArg } from './args';
+
+const SEEN = '\\seen';
+const DELETED = '\\deleted';
+
+/** STATUS data items: RFC 3501, RFC 9051 (DELETED, SIZE), RFC 8438 (SIZE), RFC 7162 (HIGHESTMODSEQ). */
+const ITEMS = new Set(['MESSAGES', 'RECENT', 'UIDNEXT', 'UIDVALIDITY', 'UNSEEN', 'DELETED', 'SIZE', 'HIGHESTMODSEQ']);
+
+/** Parses `(MESSAGES UNSEEN …)`; BAD on an unknown or empty list. */
+export function parseStatusItems(session: ImapSession, value: { type: string; items?: unknown[] }): string[] {
+  if (value.type !== 'list' || !value.items || value.items.length === 0) throw new ImapBadError('Usage: STATUS <mailbox> (<items>)');
+  const items: string[] = [];
+  for (const item of value.items as Array<{ type: string; value?: unknown; section?: unknown }>) {
+    const name = item.type === 'atom' && !item.section && typeof item.value === 'string' ? item.value.toUpperCase() : '';
+    if (!ITEMS.has(name) || (name === 'RECENT' && session.isEnabled('IMAP4REV2'))) throw new ImapBadError(`Unknown STATUS item ${name || '?'}`);
+    if (!items.includes(name)) items.push(name);
+  }
+  return items;
+}
+
+/**
+ * The `* STATUS` line of a mailbox. Counts needing flags or sizes stream the messages
+ * (`listMessages`), never holding the mailbox in memory.
+ */
+export async function statusLine(session: ImapSession, mailbox: Mailbox, items: readonly string[]): Promise<string> {
+  let unseen = 0;
+  let deleted = 0;
+  let size = 0;
+  let messages = mailbox.messageCount;
+  let highestModSeq = mailbox.highestModSeq;
+  let uidNext = mailbox.uidNext;
+  if (items.some((item) => item === 'UNSEEN' || item === 'DELETED' || item === 'SIZE')) {
+    messages = 0;
+    for await (const message of session.deps.mailboxes.listMessages(mailbox.id, { from: 1, to: Number.MAX_SAFE_INTEGER })) {
+      messages++;
+      size += message.size;
+      const flags = message.flags.map((f) => f.toLowerCase());
+      if (!flags.includes(SEEN)) unseen++;
+      if (flags.includes(DELETED)) deleted++;
+      highestModSeq = Math.max(highestModSeq, message.modSeq);
+      uidNext = Math.max(uidNext, message.uid + 1);
+    }
+  }
+  const values: Record<string, number> = {
+    MESSAGES: messages,
+    RECENT: 0,
+    UIDNEXT: uidNext,
+    UIDVALIDITY: mailbox.uidValidity,
+    UNSEEN: unseen,
+    DELETED: deleted,
+    SIZE: size,
+    HIGHESTMODSEQ: highestModSeq,
+  };
+  return `STATUS ${formatString(encodeMailboxName(mailbox.name))} (${items.map((item) => `${item} ${values[item]}`).join(' ')})`;
+}
+
+/** RFC 3501 §6.3.10. */
+export const status: ImapCommand = {
+  name: 'STATUS',
+  states: ['authenticated', 'selected'],
+  async handler({ args, session }) {
+    if (args.length !== 2) throw new ImapBadError('Usage: STATUS <mailbox> (<items>)');
+    const name = mailboxNameArg(args[0]);
+    const items = parseStatusItems(session, args[1]);
+    const mailbox = await session.deps.mailboxes.getMailbox(session.user as string, name);
+    if (!mailbox) throw new ImapNoError('Mailbox does not exist', 'NONEXISTENT');
+    await session.untagged(await statusLine(session, mailbox, items));
+    return ok('STATUS completed');
+  },
+};

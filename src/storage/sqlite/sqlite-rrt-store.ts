@@ -1,0 +1,41 @@
+import type Database from 'better-sqlite3';
+import { compareMappings, type Mapping, type MappingType } from '../../rrt/api/mapping';
+import type { RecipientRewriteTableStore } from '../../rrt/api/recipient-rewrite-table-store';
+
+interface MappingRow {
+  source: string;
+  type: MappingType;
+  value: string;
+}
+
+export class SqliteRecipientRewriteTableStore implements RecipientRewriteTableStore {
+  constructor(private readonly db: Database.Database) {}
+
+  async addMapping(source: string, mapping: Mapping): Promise<void> {
+    this.db.prepare('INSERT OR IGNORE INTO rrt_mappings (source, type, value) VALUES (?, ?, ?)').run(source, mapping.type, mapping.value);
+  }
+
+  async removeMapping(source: string, mapping: Mapping): Promise<void> {
+    this.db.prepare('DELETE FROM rrt_mappings WHERE source = ? AND type = ? AND value = ?').run(source, mapping.type, mapping.value);
+  }
+
+  async getMappings(source: string): Promise<Mapping[]> {
+    const rows = this.db.prepare('SELECT type, value FROM rrt_mappings WHERE source = ?').all(source) as MappingRow[];
+    return rows.map(({ type, value }) => ({ type, value })).sort(compareMappings);
+  }
+
+  async listAll(): Promise<Array<{ source: string; mappings: Mapping[] }>> {
+    const rows = this.db.prepare('SELECT source, type, value FROM rrt_mappings ORDER BY source').all() as MappingRow[];
+    const bySource = new Map<string, Mapping[]>();
+    for (const row of rows) {
+      let list = bySource.get(row.source);
+      if (!list) bySource.set(row.source, (list = []));
+      list.push({ type: row.type, value: row.value });
+    }
+    return [...bySource.entries()].map(([source, mappings]) => ({ source, mappings: mappings.sort(compareMappings) }));
+  }
+
+  async listSources(mapping: Mapping): Promise<string[]> {
+    return this.db.prepare('SELECT source FROM rrt_mappings WHERE type = ? AND value = ? ORDER BY source').pluck().all(mapping.type, mapping.value) as string[];
+  }
+}

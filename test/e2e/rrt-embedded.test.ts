@@ -1,0 +1,3 @@
+import { describeRrtMailPath } from './rrt-mail-path.suite';
+
+describeRrtMailPath('embedded');
