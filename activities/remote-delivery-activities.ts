@@ -6,8 +6,9 @@ import type { SmtpSender } from '../src/remote-delivery/smtp-sender';
 export function createRemoteDeliveryActivities(deps: { sender: SmtpSender }) {
   return {
     /** One SMTP attempt for the mail's recipients of one domain; never throws on an SMTP answer. */
-    async sendToDomain(mail: MailReference, domain: string, gateway: string[]): Promise<SendAttemptResult> {
-      return deps.sender.send(mail, domain, gateway);
+    async sendToDomain(mail: MailReference, domain: string, gateway: string[], sendPartial?: boolean): Promise<SendAttemptResult> {
+      // Absent in the histories of deliveries queued before the parameter existed: they keep sending partially.
+      return deps.sender.send(mail, domain, gateway, sendPartial ?? true);
     },
   };
 }

@@ -2,17 +2,24 @@
  * IMAP, Postflow (embedded profile: SQLite + files, in-process events) and Dovecot (apt
  * `dovecot-imapd`, Maildir) side by side in one run, with the same messages and the same load
  * generator (a raw socket client, one command at a time per connection, `--connections` of them).
- * Measures APPEND/s, FETCH of headers and of full bodies (commands/s), LOGIN/s (connect, LOGIN,
- * LOGOUT), with p50/p99 latencies. Both servers check a plain-text password (no hashing).
- * Usage: npm run bench:imap [-- --messages 1000 --fetches 2000 --logins 300 --connections 4]
+ * Postflow runs in its own Node process (as Dovecot runs in its own), so the load generator does
+ * not share its event loop. Measures APPEND/s, FETCH of headers and of full bodies (commands/s),
+ * FETCH of a 1,000-message range, SEARCH latency on the `--messages` mailbox (10,000 by default),
+ * LOGIN/s (connect, LOGIN, LOGOUT), with p50/p99 latencies, then Postflow's RSS with `--idle`
+ * idle authenticated connections. Both servers check a plain-text password (no hashing).
+ * Usage: npm run bench:imap [-- --messages 10000 --fetches 3000 --logins 500 --connections 4 --idle 10000]
+ * Set IMAP_BENCH_PROF=dir to write a CPU profile of the Postflow process (node --cpu-prof).
  */
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { chownSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync, fork, spawn, type ChildProcess } from 'node:child_process';
+import { chownSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import pino from 'pino';
+import type { MailboxManager } from '../src/mailbox/api/mailbox-manager';
 import { createImapServer } from '../src/protocols/imap';
+import type { ImapSearchDeps } from '../src/protocols/imap/search/index-search';
+import { startSearchIndexing } from '../src/search/start-search-indexing';
 import { createEmbeddedBackends } from '../src/storage/embedded';
 
 function arg(name: string, fallback: string): string {
@@ -20,10 +27,18 @@ function arg(name: string, fallback: string): string {
   return i > 0 ? process.argv[i + 1] : fallback;
 }
 
-const MESSAGES = Number(arg('messages', '1000'));
-const FETCHES = Number(arg('fetches', '2000'));
-const LOGINS = Number(arg('logins', '300'));
+const MESSAGES = Number(arg('messages', '10000'));
+const FETCHES = Number(arg('fetches', '3000'));
+const LOGINS = Number(arg('logins', '500'));
 const CONNECTIONS = Number(arg('connections', '4'));
+/** Range FETCH and SEARCH commands are slower: fewer of them. */
+const RANGE_FETCHES = Number(arg('range-fetches', '30'));
+const SEARCHES = Number(arg('searches', '50'));
+const IDLE_CONNECTIONS = Number(arg('idle', '10000'));
+/** Servers to run (`postflow` alone when profiling). */
+const SERVERS = new Set(arg('servers', 'postflow,dovecot').split(','));
+/** Phases to measure (APPEND always runs: it fills the mailbox). */
+const PHASES = new Set(arg('phases', 'fetch,range,search,login').split(','));
 const USER = 'bench@example.com';
 const PASSWORD = 'bench-password';
 const DOVECOT_PORT = 11_143;
@@ -139,10 +154,25 @@ async function benchServer(port: number): Promise<Record<string, Figures>> {
   console.error(`port ${port}: APPEND`);
   results['APPEND'] = await measure(MESSAGES, login, async (c, i) => void (await c.command('APPEND INBOX ()', message(i))), (c) => c.close());
   console.error(`port ${port}: FETCH`);
-  results['FETCH headers'] = await measure(FETCHES, selected, async (c, i) => void (await c.command(`UID FETCH ${(i % MESSAGES) + 1} (UID FLAGS BODY.PEEK[HEADER])`)), (c) => c.close());
-  results['FETCH full'] = await measure(FETCHES, selected, async (c, i) => void (await c.command(`UID FETCH ${(i % MESSAGES) + 1} (UID BODY.PEEK[])`)), (c) => c.close());
+  if (PHASES.has('fetch')) results['FETCH headers'] = await measure(FETCHES, selected, async (c, i) => void (await c.command(`UID FETCH ${(i % MESSAGES) + 1} (UID FLAGS BODY.PEEK[HEADER])`)), (c) => c.close());
+  if (PHASES.has('fetch')) results['FETCH full'] = await measure(FETCHES, selected, async (c, i) => void (await c.command(`UID FETCH ${(i % MESSAGES) + 1} (UID BODY.PEEK[])`)), (c) => c.close());
+  const span = Math.min(1000, MESSAGES);
+  if (PHASES.has('range')) results[`FETCH ${span}-message range (FLAGS ENVELOPE)`] = await measure(
+    RANGE_FETCHES,
+    selected,
+    async (c, i) => {
+      const from = ((i * span) % MESSAGES) + 1;
+      await c.command(`FETCH ${from}:${Math.min(MESSAGES, from + span - 1)} (UID FLAGS ENVELOPE)`);
+    },
+    (c) => c.close(),
+  );
+  console.error(`port ${port}: SEARCH`);
+  // Indexing follows delivery asynchronously (group listener): let it catch up as a real server would have.
+  if (PHASES.has('search')) await new Promise((resolve) => setTimeout(resolve, 3000));
+  if (PHASES.has('search')) results['SEARCH SUBJECT'] = await measure(SEARCHES, selected, async (c, i) => void (await c.command(`UID SEARCH SUBJECT "Message ${(i * 7919) % MESSAGES}"`)), (c) => c.close());
+  if (PHASES.has('search')) results['SEARCH UNSEEN FROM'] = await measure(SEARCHES, selected, async (c, i) => void (await c.command(`UID SEARCH UNSEEN FROM "s${(i * 7919) % MESSAGES}@"`)), (c) => c.close());
   console.error(`port ${port}: LOGIN`);
-  results['LOGIN'] = await measure(
+  if (PHASES.has('login')) results['LOGIN'] = await measure(
     LOGINS,
     async () => port,
     async (p) => {
@@ -156,19 +186,88 @@ async function benchServer(port: number): Promise<Record<string, Figures>> {
   return results;
 }
 
-async function startPostflowImap(dir: string): Promise<{ port: number; stop: () => Promise<void> }> {
+interface Server {
+  port: number;
+  /** Resident set size of the server process, bytes (Postflow only). */
+  rss?: () => number;
+  stop: () => Promise<void>;
+}
+
+/** The Postflow IMAP server of the bench, in this (child) process; reports its port to the parent. */
+async function servePostflowImap(dir: string): Promise<void> {
   const logger = pino({ level: 'silent' });
   const backends = await createEmbeddedBackends({ dataDir: path.join(dir, 'postflow'), logger });
   await backends.mailboxes.ensureMailbox(USER, 'INBOX');
+  // As app.ts wires it: the search index fed by the `search-indexer` group listener answers SEARCH's content keys.
+  const search = backends.search;
+  if (search) await startSearchIndexing({ index: search, events: backends.events, mailboxes: backends.mailboxes as MailboxManager, blobs: backends.blobs, tikaUrl: '', logger });
+  const deps: ImapSearchDeps = { mailboxes: backends.mailboxes, blobs: backends.blobs, events: backends.events, logger, search, authenticate: async (u, p) => (u === USER && p === PASSWORD ? USER : null) };
   const server = createImapServer(
-    { mailboxes: backends.mailboxes, blobs: backends.blobs, events: backends.events, logger, authenticate: async (u, p) => (u === USER && p === PASSWORD ? USER : null) },
-    { host: '127.0.0.1', port: 0, connectionLimits: { perIp: 10_000, perUser: 10_000 } },
+    deps,
+    { host: '127.0.0.1', port: 0, connectionLimits: { perIp: 2 * IDLE_CONNECTIONS + 100, perUser: 2 * IDLE_CONNECTIONS + 100 } },
   );
   const { port } = await server.listen();
-  return { port, stop: async () => (await server.close(), await backends.close()) };
+  process.on('message', (message) => {
+    if (message !== 'stop') return;
+    void (async () => {
+      await server.close();
+      await backends.close();
+      process.exit(0);
+    })();
+  });
+  process.send?.({ port });
 }
 
-async function startDovecot(dir: string): Promise<{ port: number; stop: () => Promise<void> }> {
+async function startPostflowImap(dir: string): Promise<Server> {
+  const profile = process.env.IMAP_BENCH_PROF;
+  const execArgv = profile ? ['--cpu-prof', `--cpu-prof-dir=${profile}`] : [];
+  const child = fork(__filename, ['--serve', dir, '--idle', String(IDLE_CONNECTIONS)], { execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const port = await new Promise<number>((resolve, reject) => {
+    child.once('message', (message) => resolve((message as { port: number }).port));
+    child.once('exit', (code) => reject(new Error(`Postflow IMAP process exited with ${code}`)));
+  });
+  return {
+    port,
+    rss: () => Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'))?.[1] ?? 0) * 1024,
+    stop: async () => {
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.send('stop');
+      await exited;
+    },
+  };
+}
+
+/**
+ * Opens `count` connections, each logged in and left idle (SELECT INBOX), `parallel` handshakes
+ * at a time; returns the server's RSS before and after and the time it took.
+ */
+async function idleConnections(server: Server, count: number, parallel = 200): Promise<{ before: number; after: number; seconds: number; opened: number }> {
+  const rss = server.rss ?? (() => 0);
+  const before = rss();
+  const clients: Client[] = [];
+  const started = performance.now();
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: parallel }, async () => {
+      while (next < count) {
+        next++;
+        const client = await Client.open(server.port);
+        await client.command(`LOGIN ${USER} ${PASSWORD}`);
+        await client.command('SELECT INBOX');
+        clients.push(client);
+      }
+    }),
+  );
+  const seconds = (performance.now() - started) / 1000;
+  await new Promise((resolve) => setTimeout(resolve, 2000));
+  const after = rss();
+  // Every connection is still served: one NOOP on a sample of them.
+  await Promise.all(clients.filter((_, i) => i % 100 === 0).map((c) => c.command('NOOP')));
+  for (const client of clients) client.close();
+  return { before, after, seconds, opened: clients.length };
+}
+
+async function startDovecot(dir: string): Promise<Server> {
   const root = path.join(dir, 'dovecot');
   for (const sub of ['run', 'state', 'mail']) mkdirSync(path.join(root, sub), { recursive: true });
   chownSync(path.join(root, 'mail'), ...dovecotIds());
@@ -216,14 +315,21 @@ async function main(): Promise<void> {
   const dir = mkdtempSync(path.join(tmpdir(), 'postflow-imap-bench-'));
   chownSync(dir, ...dovecotIds());
   const rows: Array<[string, string, Figures]> = [];
+  let idle: Awaited<ReturnType<typeof idleConnections>> | null = null;
+  const started = performance.now();
   try {
     for (const [name, start] of [
       ['Postflow', startPostflowImap],
       ['Dovecot', startDovecot],
     ] as const) {
+      if (!SERVERS.has(name.toLowerCase())) continue;
       const server = await start(dir);
       try {
         for (const [operation, result] of Object.entries(await benchServer(server.port))) rows.push([operation, name, result]);
+        if (name === 'Postflow' && IDLE_CONNECTIONS > 0) {
+          console.error(`port ${server.port}: ${IDLE_CONNECTIONS} idle connections`);
+          idle = await idleConnections(server, IDLE_CONNECTIONS);
+        }
       } finally {
         await server.stop();
       }
@@ -231,7 +337,7 @@ async function main(): Promise<void> {
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
-  console.log(`IMAP bench: ${MESSAGES} messages of ${message(0).length} bytes, ${FETCHES} fetches, ${LOGINS} logins, ${CONNECTIONS} connections`);
+  console.log(`IMAP bench: ${MESSAGES} messages of ${message(0).length} bytes, ${FETCHES} fetches, ${LOGINS} logins, ${CONNECTIONS} connections, ${((performance.now() - started) / 1000).toFixed(0)} s`);
   console.log('| operation | server | ops/s | p50 ms | p99 ms | Postflow / Dovecot |');
   console.log('|---|---|---|---|---|---|');
   for (const [operation, server, f] of rows) {
@@ -239,9 +345,23 @@ async function main(): Promise<void> {
     const ratio = server === 'Postflow' && dovecot ? (f.perSecond / dovecot.perSecond).toFixed(2) : '';
     console.log(`| ${operation} | ${server} | ${f.perSecond.toFixed(0)} | ${f.p50.toFixed(2)} | ${f.p99.toFixed(2)} | ${ratio} |`);
   }
+  if (idle) {
+    const mb = (bytes: number): string => (bytes / 1024 / 1024).toFixed(0);
+    console.log(
+      `Postflow RSS: ${mb(idle.before)} MB before, ${mb(idle.after)} MB with ${idle.opened} idle authenticated connections (SELECTed INBOX), ` +
+        `${(((idle.after - idle.before) / Math.max(1, idle.opened)) / 1024).toFixed(1)} KB per connection; opened in ${idle.seconds.toFixed(1)} s`,
+    );
+  }
 }
 
-main().catch((err: unknown) => {
-  console.error(err);
-  process.exitCode = 1;
-});
+if (process.argv.includes('--serve')) {
+  servePostflowImap(arg('serve', '')).catch((err: unknown) => {
+    console.error(err);
+    process.exit(1);
+  });
+} else {
+  main().catch((err: unknown) => {
+    console.error(err);
+    process.exitCode = 1;
+  });
+}

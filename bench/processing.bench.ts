@@ -1,25 +1,39 @@
 /**
- * Mail processing throughput with James' default graph on the embedded profile: N mails of ~4 KB,
- * R local recipients each, sent by C SMTP sessions without waiting for delivery (open loop), as
- * smtp-source does. Measured from Temporal visibility: sustained mails/s (first 250 → last
- * workflow closed), p50/p99 latency (workflow start = the 250 → workflow closed = stored in every
- * mailbox), history events per mail; CPU seconds of Postflow and of the Temporal dev server.
- * Runs each execution mode side by side in one run:
- *   batched  — matchers and local mailets in one local activity per batch, LocalDelivery its own activity
- *   local-ld — the default: LocalDelivery in the batch too (idempotent by delivery key)
- *   per-step — one local activity per mailet (the most readable history)
- * Usage: npm run bench:processing [-- --mails 1000 --recipients 10 --clients 10 --modes batched,local-ld]
+ * End-to-end mail processing throughput, side by side in one run (issue 5, "Measure"):
+ *   - Postflow, embedded profile, James' default graph, its own Temporal dev server (the settings
+ *     `npm start` uses, printed below); one row per variant;
+ *   - Postfix -> LMTP -> Dovecot from apt with their default, fsync-safe settings, in a private
+ *     temp directory with their own ports (scripts/bench-postfix-dovecot.sh).
+ * The same load generator drives both: Postfix's `smtp-source -d -s 10 -m N -l 4096 -r 10`
+ * (10 SMTP sessions, 4 KB, 10 recipients: `user`, `2user` … `10user` — smtp-source's numbering).
+ * Measured: sustained mails/s (smtp-source start → the last mail visible in all 10 mailboxes),
+ * p50/p99 latency from the 250 to visible (Postflow: workflow start → workflow closed, LocalDelivery
+ * being its last step; Postfix: the `delay=` of the LMTP delivery in its log, queue file creation →
+ * Dovecot's 250), Temporal history events per mail, and CPU seconds of each process group.
+ * Usage: npm run bench:processing [-- --mails 1000 --variants default,no-eager --peer yes]
+ * Figures depend on machine load: compare rows of one run only (docs/performance.md).
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import pino from 'pino';
-import nodemailer from 'nodemailer';
 import { startPostflow } from '../src/app';
 import { loadConfig } from '../src/config/load-config';
+import { projectRoot } from '../src/config/project-root';
 import { DEFAULT_GRAPH } from '../src/mailet/graph/default-graph';
 import type { ProcessorGraph } from '../src/mailet/graph/model';
+import { bundleWorkflows } from '../workers/mail-worker';
 import { TemporalDevServer, findTemporalCli } from '../temporal/dev-server';
+
+/** Runs a script to its exit; stdout is dropped (the daemons it starts keep their copies of it open). */
+function run(command: string, args: string[]): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { stdio: ['ignore', 'ignore', 'inherit'] });
+    child.on('error', reject);
+    child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`${command} ${args[0]} exited with ${code}`))));
+  });
+}
 
 function arg(name: string, fallback: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -27,44 +41,137 @@ function arg(name: string, fallback: string): string {
 }
 
 const MAILS = Number(arg('mails', '1000'));
+const SESSIONS = Number(arg('sessions', '10'));
 const RECIPIENTS = Number(arg('recipients', '10'));
-const CLIENTS = Number(arg('clients', '10'));
-const MODES = arg('modes', 'batched,local-ld').split(',');
-const BODY_BYTES = 4 * 1024;
-const TEMPORAL_PORT = 7533;
+const VARIANTS = arg('variants', 'default').split(',').filter(Boolean);
+const PEER = arg('peer', 'yes') === 'yes';
+const MESSAGE_BYTES = 4096;
+const DOMAIN = 'bench.test';
+const TEMPORAL_PORT = Number(arg('temporal-port', '7533'));
+const PEER_SMTP_PORT = Number(arg('peer-port', '2625'));
+/** More dev server arguments to try (e.g. `--dynamic-config-value history.shardIOConcurrency=4`), space-separated. */
+const TEMPORAL_EXTRA_ARGS = arg('temporal-args', '').split(' ').filter(Boolean);
 const CLOCK_TICKS = 100;
+const POLL_MS = 100;
+/** A run that makes no progress for this long is reported as stuck rather than waited for forever. */
+const STALL_MS = 120_000;
 
-function cpuSecondsOf(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
-}
+/** smtp-source `-r n -t user@d` sends to user@d, 2user@d … nuser@d. */
+const USERS = Array.from({ length: RECIPIENTS }, (_, i) => (i === 0 ? 'user' : `${i + 1}user`));
 
-function percentile(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
-}
+/** Postflow variants compared in one run. */
+const VARIANT_SETTINGS: Record<string, { eagerStart: boolean; localDeliveryExecution: 'local' | 'activity' }> = {
+  default: { eagerStart: true, localDeliveryExecution: 'local' },
+  'no-eager': { eagerStart: false, localDeliveryExecution: 'local' },
+  'ld-activity': { eagerStart: true, localDeliveryExecution: 'activity' },
+};
 
-function graphFor(mode: string): ProcessorGraph {
-  const graph = structuredClone(DEFAULT_GRAPH);
-  const step = graph.processors.find((p) => p.name === 'local-delivery')!.steps.find((s) => s.mailet === 'LocalDelivery')!;
-  step.execution = mode === 'batched' ? 'activity' : 'local';
-  return graph;
-}
+const threadBreakdown: string[] = [];
 
-interface Result {
-  mode: string;
+interface Row {
+  name: string;
   mailsPerSecond: number;
   p50: number;
   p99: number;
-  eventsPerMail: number;
-  postflowCpu: number;
-  temporalCpu: number;
-  seconds: number;
+  eventsPerMail: number | null;
+  cpu: Array<[string, number]>;
   smtpSeconds: number;
+  seconds: number;
 }
 
-async function runMode(mode: string, temporalAddress: string, temporalPid: number): Promise<Result> {
-  const dataDir = mkdtempSync(path.join(tmpdir(), `postflow-bench-${mode}-`));
-  const taskQueue = `bench-${mode}-${Date.now()}`;
+function statOf(pid: number): string[] | null {
+  try {
+    return readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  } catch {
+    return null;
+  }
+}
+
+/** CPU seconds of a process and its descendants: live ones, plus the reaped ones (cutime/cstime). */
+function treeCpuSeconds(root: number): number {
+  const children = new Map<number, number[]>();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    const fields = statOf(Number(entry));
+    if (!fields) continue;
+    const ppid = Number(fields[1]);
+    children.set(ppid, [...(children.get(ppid) ?? []), Number(entry)]);
+  }
+  let ticks = 0;
+  const visit = (pid: number): void => {
+    const fields = statOf(pid);
+    if (!fields) return;
+    ticks += Number(fields[11]) + Number(fields[12]) + Number(fields[13]) + Number(fields[14]);
+    for (const child of children.get(pid) ?? []) visit(child);
+  };
+  visit(root);
+  return ticks / CLOCK_TICKS;
+}
+
+/** CPU seconds of this process's threads, by thread name (main JS thread, workflow thread, libuv pool, Rust core, GC). */
+function threadCpuSeconds(): Map<string, number> {
+  const byName = new Map<string, number>();
+  for (const tid of readdirSync('/proc/self/task')) {
+    try {
+      const raw = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
+      const name = raw.slice(raw.indexOf('(') + 1, raw.lastIndexOf(')')).replace(/[\d-]+$/, '').trim() || 'unnamed';
+      const fields = raw.slice(raw.lastIndexOf(')') + 2).split(' ');
+      const key = Number(tid) === process.pid ? 'main' : name;
+      byName.set(key, (byName.get(key) ?? 0) + (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS);
+    } catch {
+      // the thread ended between the listing and the read
+    }
+  }
+  return byName;
+}
+
+function percentile(sorted: number[], p: number): number {
+  return sorted.length === 0 ? Number.NaN : sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+}
+
+/** Runs smtp-source against host:port; resolves with its wall time, rejects with its stderr. */
+function smtpSource(port: number): Promise<number> {
+  const t0 = Date.now();
+  const args = ['-d', '-s', String(SESSIONS), '-m', String(MAILS), '-l', String(MESSAGE_BYTES), '-r', String(RECIPIENTS), '-f', 'sender@remote.example', '-t', `${USERS[0]}@${DOMAIN}`, `127.0.0.1:${port}`];
+  return new Promise((resolve, reject) => {
+    const child = spawn('smtp-source', args, { stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('error', reject);
+    child.on('exit', (code) => (code === 0 ? resolve((Date.now() - t0) / 1000) : reject(new Error(`smtp-source exited with ${code}: ${stderr.trim()}`))));
+  });
+}
+
+/** Polls until every user sees all mails; returns the time it happened. */
+async function waitVisible(name: string, count: () => Promise<number>): Promise<number> {
+  const target = MAILS * RECIPIENTS;
+  let last = -1;
+  let progressAt = Date.now();
+  for (;;) {
+    const seen = await count();
+    if (seen >= target) return Date.now();
+    if (seen !== last) {
+      last = seen;
+      progressAt = Date.now();
+    } else if (Date.now() - progressAt > STALL_MS) {
+      throw new Error(`${name}: stuck at ${seen}/${target} deliveries for ${STALL_MS / 1000} s`);
+    }
+    await new Promise((r) => setTimeout(r, POLL_MS));
+  }
+}
+
+function graphFor(localDelivery: 'local' | 'activity'): ProcessorGraph {
+  const graph = structuredClone(DEFAULT_GRAPH);
+  const step = graph.processors.find((p) => p.name === 'local-delivery')!.steps.find((s) => s.mailet === 'LocalDelivery')!;
+  step.execution = localDelivery;
+  return graph;
+}
+
+async function runPostflow(variant: string, server: TemporalDevServer, temporalPid: number, workflowBundle: Awaited<ReturnType<typeof bundleWorkflows>>): Promise<Row> {
+  const settings = VARIANT_SETTINGS[variant];
+  if (!settings) throw new Error(`unknown variant ${variant}; known: ${Object.keys(VARIANT_SETTINGS).join(', ')}`);
+  const dataDir = mkdtempSync(path.join(tmpdir(), `postflow-bench-${variant}-`));
+  const taskQueue = `bench-${variant}-${Date.now()}`;
   const config = loadConfig({
     env: {},
     overrides: {
@@ -73,72 +180,60 @@ async function runMode(mode: string, temporalAddress: string, temporalPid: numbe
       smtp: { port: 0, submissionEnabled: false },
       imap: { port: 0 },
       webadmin: { port: 0 },
-      temporal: { address: temporalAddress, taskQueue },
-      mailetcontainer: { execution: mode === 'per-step' ? 'per-step' : 'batched' },
+      temporal: { address: server.address, taskQueue, eagerStart: settings.eagerStart },
     },
   });
-  const app = await startPostflow({ config, logger: pino({ level: 'warn' }), graph: graphFor(mode) });
+  const app = await startPostflow({ config, logger: pino({ level: 'warn' }), graph: graphFor(settings.localDeliveryExecution), workflowBundle });
   try {
     const base = `http://127.0.0.1:${app.ports.webadmin}`;
-    await fetch(`${base}/domains/bench.test`, { method: 'PUT' });
-    const users = Array.from({ length: RECIPIENTS }, (_, i) => `user${i}@bench.test`);
-    for (const u of users) await fetch(`${base}/users/${u}`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ password: 'pw' }) });
-
-    const line = 'x'.repeat(76) + '\r\n';
-    const body = line.repeat(Math.ceil(BODY_BYTES / line.length));
-    const cpu0 = process.cpuUsage();
-    const temporalCpu0 = cpuSecondsOf(temporalPid);
-    const t0 = Date.now();
-    let next = 0;
-    const client = async (): Promise<void> => {
-      const transport = nodemailer.createTransport({ host: '127.0.0.1', port: app.ports.smtp, pool: true, maxConnections: 1, maxMessages: Infinity, ignoreTLS: true });
-      try {
-        while (next < MAILS) {
-          const n = next++;
-          const raw = `From: a@remote.example\r\nTo: ${users.join(', ')}\r\nSubject: bench ${n}\r\nMessage-ID: <${n}.${taskQueue}@remote.example>\r\n\r\n${body}`;
-          await transport.sendMail({ envelope: { from: 'a@remote.example', to: users }, raw });
-        }
-      } finally {
-        transport.close();
-      }
+    const put = async (url: string, body?: unknown): Promise<void> => {
+      const res = await fetch(url, body === undefined ? { method: 'PUT' } : { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+      if (!res.ok) throw new Error(`PUT ${url}: ${res.status} ${await res.text()}`);
     };
-    await Promise.all(Array.from({ length: CLIENTS }, client));
-    const smtpSeconds = (Date.now() - t0) / 1000;
+    await put(`${base}/domains/${DOMAIN}`);
+    for (const u of USERS) await put(`${base}/users/${u}@${DOMAIN}`, { password: 'pw' });
+    const inboxes = await Promise.all(USERS.map(async (u) => {
+      await app.backends.mailboxes.ensureMailbox(`${u}@${DOMAIN}`, 'INBOX');
+      return `${u}@${DOMAIN}`;
+    }));
+
+    const cpu0 = process.cpuUsage();
+    const threads0 = threadCpuSeconds();
+    const temporalCpu0 = treeCpuSeconds(temporalPid);
+    const t0 = Date.now();
+    const smtpSeconds = await smtpSource(app.ports.smtp!);
+    const visibleAt = await waitVisible(`postflow ${variant}`, async () => {
+      let total = 0;
+      for (const owner of inboxes) total += (await app.backends.mailboxes.getMailbox(owner, 'INBOX'))?.messageCount ?? 0;
+      return total;
+    });
+    const cpu = process.cpuUsage(cpu0);
+    const temporalCpu = treeCpuSeconds(temporalPid) - temporalCpu0;
+    const threads = [...threadCpuSeconds()].map(([k, v]) => [k, v - (threads0.get(k) ?? 0)] as [string, number]).filter(([, v]) => v >= 0.1);
+    threadBreakdown.push(`postflow ${variant}: ${threads.sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k} ${v.toFixed(1)}`).join(', ')}`);
 
     const query = `TaskQueue = "${taskQueue}" AND WorkflowType = "processMail"`;
-    for (;;) {
-      const open = (await app.client.workflow.count(`${query} AND ExecutionStatus = "Running"`)).count;
-      const total = (await app.client.workflow.count(query)).count;
-      if (open === 0 && total >= MAILS) break;
-      await new Promise((r) => setTimeout(r, 250));
-    }
+    while ((await app.client.workflow.count(`${query} AND ExecutionStatus = "Running"`)).count > 0) await new Promise((r) => setTimeout(r, POLL_MS));
     const latencies: number[] = [];
     let events = 0;
-    let first = Number.POSITIVE_INFINITY;
-    let last = 0;
     for await (const info of app.client.workflow.list({ query })) {
-      const start = info.startTime.getTime();
-      const close = info.closeTime?.getTime() ?? start;
-      latencies.push(close - start);
+      latencies.push((info.closeTime?.getTime() ?? Number.NaN) - info.startTime.getTime());
       events += info.historyLength;
-      first = Math.min(first, start);
-      last = Math.max(last, close);
     }
-    const cpu = process.cpuUsage(cpu0);
-    const temporalCpu = cpuSecondsOf(temporalPid) - temporalCpu0;
+    if (latencies.length !== MAILS) throw new Error(`postflow ${variant}: ${latencies.length} processMail workflows for ${MAILS} mails`);
     latencies.sort((a, b) => a - b);
-    const inbox = await app.backends.mailboxes.getMailbox(users[0], 'INBOX');
-    if (inbox?.messageCount !== MAILS) throw new Error(`${mode}: expected ${MAILS} messages in ${users[0]}'s INBOX, found ${inbox?.messageCount}`);
     return {
-      mode,
-      mailsPerSecond: latencies.length / ((last - first) / 1000),
+      name: `postflow ${variant}`,
+      mailsPerSecond: MAILS / ((visibleAt - t0) / 1000),
       p50: percentile(latencies, 50),
       p99: percentile(latencies, 99),
       eventsPerMail: events / latencies.length,
-      postflowCpu: (cpu.user + cpu.system) / 1e6,
-      temporalCpu,
-      seconds: (last - first) / 1000,
+      cpu: [
+        ['postflow', (cpu.user + cpu.system) / 1e6],
+        ['temporal', temporalCpu],
+      ],
       smtpSeconds,
+      seconds: (visibleAt - t0) / 1000,
     };
   } finally {
     await app.stop();
@@ -146,27 +241,85 @@ async function runMode(mode: string, temporalAddress: string, temporalPid: numbe
   }
 }
 
-async function main(): Promise<void> {
-  const dir = mkdtempSync(path.join(tmpdir(), 'postflow-bench-temporal-'));
-  const server = new TemporalDevServer({ cliPath: findTemporalCli('', process.env), dataDir: dir, port: TEMPORAL_PORT, uiPort: TEMPORAL_PORT + 1000, logger: pino({ level: 'warn' }) });
-  await server.start();
-  const pid = server.pid;
-  if (pid === undefined) throw new Error(`port ${TEMPORAL_PORT} is taken: the benchmark needs its own Temporal dev server`);
-  const results: Result[] = [];
+async function runPostfixDovecot(): Promise<Row> {
+  const dir = mkdtempSync(path.join(tmpdir(), 'postflow-bench-postfix-'));
+  const script = path.join(projectRoot(), 'scripts', 'bench-postfix-dovecot.sh');
+  await run(script, ['start', dir, String(PEER_SMTP_PORT), String(PEER_SMTP_PORT + 1), DOMAIN, ...USERS]);
   try {
-    for (const mode of MODES) results.push(await runMode(mode, server.address, pid));
+    const postfixPid = Number(readFileSync(path.join(dir, 'spool', 'pid', 'master.pid'), 'utf8').trim());
+    const dovecotPid = Number(readFileSync(path.join(dir, 'run', 'master.pid'), 'utf8').trim());
+    const maildirs = USERS.map((u) => path.join(dir, 'mail', DOMAIN, u, 'Maildir', 'new'));
+    const count = (d: string): number => {
+      try {
+        return readdirSync(d).length;
+      } catch {
+        return 0;
+      }
+    };
+    const postfixCpu0 = treeCpuSeconds(postfixPid);
+    const dovecotCpu0 = treeCpuSeconds(dovecotPid);
+    const t0 = Date.now();
+    const smtpSeconds = await smtpSource(PEER_SMTP_PORT);
+    const visibleAt = await waitVisible('postfix+dovecot', async () => maildirs.reduce((sum, d) => sum + count(d), 0));
+    const postfixCpu = treeCpuSeconds(postfixPid) - postfixCpu0;
+    const dovecotCpu = treeCpuSeconds(dovecotPid) - dovecotCpu0;
+    // One LMTP transaction per mail carries its 10 recipients: one delay per queue id.
+    const delays = new Map<string, number>();
+    for (const line of readFileSync(path.join(dir, 'maillog'), 'utf8').split('\n')) {
+      const m = /postfix\/lmtp\[\d+\]: ([0-9A-F]+): to=<[^>]*>.* delay=([\d.]+),.* status=sent/.exec(line);
+      if (m) delays.set(m[1], Math.max(delays.get(m[1]) ?? 0, Number(m[2]) * 1000));
+    }
+    const latencies = [...delays.values()].sort((a, b) => a - b);
+    return {
+      name: 'postfix+dovecot',
+      mailsPerSecond: MAILS / ((visibleAt - t0) / 1000),
+      p50: percentile(latencies, 50),
+      p99: percentile(latencies, 99),
+      eventsPerMail: null,
+      cpu: [
+        ['postfix', postfixCpu],
+        ['dovecot', dovecotCpu],
+      ],
+      smtpSeconds,
+      seconds: (visibleAt - t0) / 1000,
+    };
+  } finally {
+    await run(script, ['stop', dir]).catch(() => undefined);
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+async function main(): Promise<void> {
+  const load = readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
+  const dir = mkdtempSync(path.join(tmpdir(), 'postflow-bench-temporal-'));
+  const server = new TemporalDevServer({ cliPath: findTemporalCli('', process.env), dataDir: dir, port: TEMPORAL_PORT, uiPort: TEMPORAL_PORT + 1000, logger: pino({ level: 'warn' }), extraArgs: TEMPORAL_EXTRA_ARGS });
+  const rows: Row[] = [];
+  try {
+    if (PEER) rows.push(await runPostfixDovecot());
+    if (VARIANTS.length > 0) {
+      await server.start();
+      const pid = server.pid;
+      if (pid === undefined) throw new Error(`port ${TEMPORAL_PORT} is taken: the benchmark needs its own Temporal dev server`);
+      const bundle = await bundleWorkflows();
+      for (const variant of VARIANTS) rows.push(await runPostflow(variant, server, pid, bundle));
+    }
   } finally {
     await server.stop();
     rmSync(dir, { recursive: true, force: true });
   }
-  console.log(`\nPostflow processing: ${MAILS} mails × ${RECIPIENTS} recipients, ~4 KB, ${CLIENTS} SMTP sessions, James' default graph, embedded profile`);
-  console.log('Temporal dev server: SQLite, one history shard, journal_mode=WAL, synchronous=FULL (temporal/dev-server.ts)\n');
-  console.log('mode       mails/s  p50 ms  p99 ms  events/mail  CPU s Postflow  CPU s Temporal  SMTP s  total s');
-  for (const r of results) {
+  console.log(`\nEnd-to-end: ${MAILS} mails × ${RECIPIENTS} recipients, ${MESSAGE_BYTES} B, ${SESSIONS} SMTP sessions (smtp-source), load average before: ${load}`);
+  console.log(`Temporal dev server: ${server.describeSettings()}`);
+  console.log('variants: default = eager workflow start + LocalDelivery in the local batch; no-eager; ld-activity = LocalDelivery its own activity\n');
+  console.log('system                  mails/s  p50 ms  p99 ms  events/mail  SMTP s  total s  CPU s');
+  for (const r of rows) {
     console.log(
-      `${r.mode.padEnd(9)} ${r.mailsPerSecond.toFixed(1).padStart(8)} ${String(r.p50).padStart(7)} ${String(r.p99).padStart(7)} ${r.eventsPerMail.toFixed(1).padStart(12)} ${r.postflowCpu.toFixed(1).padStart(15)} ${r.temporalCpu.toFixed(1).padStart(15)} ${r.smtpSeconds.toFixed(1).padStart(7)} ${r.seconds.toFixed(1).padStart(8)}`,
+      `${r.name.padEnd(22)} ${r.mailsPerSecond.toFixed(1).padStart(8)} ${r.p50.toFixed(0).padStart(7)} ${r.p99.toFixed(0).padStart(7)} ${(r.eventsPerMail?.toFixed(1) ?? '-').padStart(12)} ${r.smtpSeconds.toFixed(1).padStart(7)} ${r.seconds.toFixed(1).padStart(8)}  ${r.cpu.map(([k, v]) => `${k} ${v.toFixed(1)}`).join(', ')}`,
     );
   }
+  console.log(`\nPostflow CPU s by thread:\n  ${threadBreakdown.join('\n  ')}`);
+  const peer = rows.find((r) => r.name === 'postfix+dovecot');
+  const ours = rows.find((r) => r.name === 'postflow default');
+  if (peer && ours) console.log(`\npostflow default / postfix+dovecot: ${(ours.mailsPerSecond / peer.mailsPerSecond).toFixed(2)}x`);
 }
 
 main().catch((err) => {

@@ -1,7 +1,9 @@
-import { Client, Connection } from '@temporalio/client';
+import { Client, Connection, WorkflowNotFoundError } from '@temporalio/client';
 import { DefaultLogger, Runtime, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import type { Logger } from 'pino';
 import { createBlobGcActivities } from '../activities/blob-gc-activities';
+import { createEventTaskActivities } from '../activities/event-task-activities';
+import { createUserTaskActivities } from '../activities/user-task-activities';
 import { TemporalDevServer, findTemporalCli } from '../temporal/dev-server';
 import { bundleWorkflows, startMailWorker, type RunningWorker } from '../workers/mail-worker';
 import type { PostflowConfig } from './config/schema';
@@ -12,17 +14,26 @@ import { createMailProcessing, prepareMailetContainer } from './mailet/setup';
 import type { MailetServices } from './mailet/api';
 import type { MxResolver } from './remote-delivery/smtp-sender';
 import { ensureSearchAttributes } from '../temporal/search-attributes';
-import { createImapServer, type ImapDeps } from './protocols/imap';
+import { createImapServer } from './protocols/imap';
+import type { ImapSearchDeps } from './protocols/imap/search/index-search';
 import { startSmtpListeners } from './protocols/smtp';
 import type { Backends, HealthCheck } from './storage/backends';
 import { createEmbeddedBackends } from './storage/embedded';
 import { InFlightMailReferences } from './blob/gc/in-flight-mail-references';
 import { startBlobGc } from './blob/gc/start-blob-gc';
 import { createDistributedBackends } from './storage/distributed';
+import { startSearchIndexing } from './search/start-search-indexing';
+import { createReindexActivities } from '../activities/reindex-activities';
 import { loadTls, MIN_TLS_VERSION } from './tls/tls-config';
 import { createIdentityServices } from './users/identity';
+import { UserDataDeletion, UsernameChange } from './users/username-change';
+import { vacationMailetServices } from './vacation/mailet-services';
+import { VacationService } from './vacation/vacation-service';
+import { taskManagerStarter } from './webadmin/routes/events';
 import { LdapUserDirectory } from './users/ldap/ldap-user-directory';
 import { createWebAdmin } from './webadmin/webadmin-server';
+import { createQuotaService, imapQuotaDeps, startMailboxListeners } from './quota/start-quota';
+import { createQuotaActivities } from '../activities/quota-activities';
 
 /** Start-up failed because an engine does not answer; the message names it and its address. */
 export class EngineUnavailableError extends Error {}
@@ -107,6 +118,19 @@ export async function startPostflow(options: StartOptions): Promise<RunningPostf
             throw new EngineUnavailableError(err.message);
           });
     stack.push(() => backends.close());
+    let reindexActivities: ReturnType<typeof createReindexActivities> | undefined;
+    if (backends.search) {
+      const searchIndexing = await startSearchIndexing({
+        index: backends.search,
+        events: backends.events,
+        mailboxes: backends.mailboxes,
+        blobs: backends.blobs,
+        tikaUrl: config.tika.url,
+        logger: logger.child({ component: 'search-indexer' }),
+      });
+      stack.push(() => searchIndexing.registration.unregister());
+      reindexActivities = createReindexActivities({ mailboxes: backends.mailboxes, users: backends.users, index: backends.search, indexer: searchIndexing.indexer });
+    }
     const identity = createIdentityServices({
       users: backends.users,
       domains: backends.domains,
@@ -115,11 +139,14 @@ export async function startPostflow(options: StartOptions): Promise<RunningPostf
       directory: config.users.repository === 'ldap' ? new LdapUserDirectory(config.ldap, logger.child({ component: 'ldap' })) : undefined,
       domainSettings: config.domains,
       authSettings: config.auth,
+      loginFailures: backends.loginFailures,
       logger,
     });
     await identity.domains.ensureDefaults();
+    const vacation = backends.vacation ? new VacationService(backends.vacation, logger.child({ component: 'vacation' })) : undefined;
     const tls = loadTls(config.tls);
 
+    const quota = createQuotaService(backends);
     const mailProcessing = createMailProcessing({
       config,
       container: mailetContainer,
@@ -131,10 +158,21 @@ export async function startPostflow(options: StartOptions): Promise<RunningPostf
       services: {
         recipientRewriteTable: { rewriteRecipient: (address) => identity.rrt.rewriteRecipient(address) },
         isInRrtLoop: (address) => identity.isInRrtLoop(address),
+        ...(quota ? { isOverQuota: (user: string, size: number) => quota.isOverQuota(user, size) } : {}),
+        ...(vacation ? vacationMailetServices(vacation) : {}),
         ...options.mailetServices,
       },
       mxResolver: options.mxResolver,
     });
+    const mailboxListeners = await startMailboxListeners({
+      config,
+      backends,
+      quota,
+      queue: mailProcessing.queue,
+      mailExists: (mailId) => client.workflow.getHandle(`mail-${mailId}`).describe().then(() => true, (err: unknown) => (err instanceof WorkflowNotFoundError ? false : Promise.reject(err))),
+      logger,
+    });
+    stack.push(() => mailboxListeners.unregister());
     if (config.temporal.worker) {
       const activities = mailProcessing.activities;
       const blobGcActivities = createBlobGcActivities({
@@ -146,11 +184,25 @@ export async function startPostflow(options: StartOptions): Promise<RunningPostf
         address: temporalAddress,
         namespace: config.temporal.namespace,
         taskQueue: config.temporal.taskQueue,
-        activities: { ...activities, ...blobGcActivities },
+        activities: {
+          ...activities,
+          ...blobGcActivities,
+          ...(reindexActivities ?? {}),
+          ...createEventTaskActivities({ bus: backends.events, deadLetters: backends.deadLetters, logger: logger.child({ component: 'event-tasks' }) }),
+          ...(quota ? createQuotaActivities({ quota, listUsers: () => backends.users.listUsers(), logger: logger.child({ component: 'quota-tasks' }) }) : {}),
+          ...createUserTaskActivities({
+            usernameChange: new UsernameChange({ rrt: identity.rrt, delegations: backends.delegations, mailboxes: backends.mailboxes, vacation: backends.vacation, quotas: backends.quotas, logger: logger.child({ component: 'username-change' }) }),
+            userDataDeletion: new UserDataDeletion({ rrt: identity.rrt, delegations: backends.delegations, mailboxes: backends.mailboxes, vacation: backends.vacation, logger: logger.child({ component: 'user-data-deletion' }) }),
+          }),
+        },
         workflowBundle: options.workflowBundle ?? (await bundleWorkflows()),
         logger: logger.child({ component: 'worker' }),
       });
       stack.push(() => worker.stop());
+      if (config.temporal.eagerStart) {
+        mailProcessing.queue.startEagerlyWith(new Client({ connection: worker.connection, namespace: config.temporal.namespace }));
+        stack.push(async () => mailProcessing.queue.startEagerlyWith(null));
+      }
     }
 
     const ports: RunningPostflow['ports'] = {};
@@ -180,7 +232,8 @@ export async function startPostflow(options: StartOptions): Promise<RunningPostf
       stack.push(() => smtp.close());
     }
     if (config.imap.enabled) {
-      const imapDeps: ImapDeps = {
+      const imapDeps: ImapSearchDeps = {
+          search: backends.search,
           mailboxes: backends.mailboxes,
           blobs: backends.blobs,
           events: backends.events,
@@ -190,6 +243,7 @@ export async function startPostflow(options: StartOptions): Promise<RunningPostf
             return result.ok ? result.user : null;
           },
           plainTextAllowed: (remoteAddress, secure) => identity.auth.plainTextAllowed(remoteAddress, secure),
+          quota: quota ? imapQuotaDeps(quota, config) : undefined,
           tls: tls?.context,
           logger,
       };
@@ -208,12 +262,23 @@ export async function startPostflow(options: StartOptions): Promise<RunningPostf
         identity,
         mailRepositories: backends.mailRepositories,
         checks,
-        events: { eventBus: backends.events, deadLetters: backends.deadLetters, logger: logger.child({ component: 'events-webadmin' }) },
+        events: { eventBus: backends.events, deadLetters: backends.deadLetters, logger: logger.child({ component: 'events-webadmin' }), startTask: taskManagerStarter(mailProcessing.taskManager) },
         blobs: { startBlobGc: (request) => startBlobGc(client, config.temporal.taskQueue, request) },
         mailQueues: mailProcessing.queueAdmin,
         tasks: mailProcessing.taskManager,
         messages: backends.blobs,
         processors: Object.keys(mailetContainer.graph.processors),
+        vacation,
+        reindex: backends.search ? { mailboxes: backends.mailboxes } : undefined,
+        quota: quota
+          ? {
+              quota,
+              userExists: (user) => identity.userExists(user),
+              domainExists: (domain) => identity.domains.contains(domain),
+              listUsers: () => backends.users.listUsers(),
+              startRecompute: (options) => mailProcessing.taskManager.submit('recompute-current-quotas', 'recomputeCurrentQuotas', options),
+            }
+          : undefined,
         logger: logger.child({ component: 'webadmin' }),
       });
       await webadmin.listen({ host: config.webadmin.host, port: config.webadmin.port });

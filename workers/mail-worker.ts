@@ -21,6 +21,11 @@ export interface MailWorkerOptions {
 }
 
 export interface RunningWorker {
+  /**
+   * The worker's own connection: a client built on it may ask for eager workflow starts (the
+   * server hands the first workflow task back in the start response to this worker).
+   */
+  readonly connection: NativeConnection;
   stop(): Promise<void>;
 }
 
@@ -37,6 +42,7 @@ export async function startMailWorker(options: MailWorkerOptions): Promise<Runni
   const running = worker.run();
   running.catch((err: unknown) => options.logger.error({ err }, 'mail worker stopped with an error'));
   return {
+    connection,
     async stop() {
       if (worker.getState() === 'RUNNING') worker.shutdown();
       await running.catch(() => undefined);

@@ -58,7 +58,7 @@ export async function deliverRemotely(input: OutgoingDeliveryInput): Promise<Del
     status.attempt++;
     let result: SendAttemptResult;
     try {
-      result = await send.sendToDomain({ ...input.mail, recipients: status.pending }, domain, settings.gateway);
+      result = await send.sendToDomain({ ...input.mail, recipients: status.pending }, domain, settings.gateway, settings.sendPartial);
     } catch (err) {
       const message = err instanceof Error ? ((err.cause as Error | undefined)?.message ?? err.message) : String(err);
       result = { delivered: [], permanent: [], dnsProblem: false, remoteMta: null, temporary: status.pending.map((recipient) => ({ recipient, status: '4.0.0', diagnostic: message, remoteMta: null })) };

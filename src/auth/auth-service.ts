@@ -4,7 +4,9 @@ import { TemporaryError, errorMessage } from '../core/errors';
 import { tryNormalizeAddress } from '../domains/domain-name';
 import type { DelegationStore } from '../users/api/delegation-store';
 import type { UserDirectory } from '../users/api/user-directory';
+import type { LoginFailureStore } from './api/login-failure-store';
 import { LoginThrottle, type ThrottleSettings } from './login-throttle';
+import { SharedLoginThrottle } from './shared-login-throttle';
 
 export type PlainTextAuthPolicy = 'always' | 'loopback' | 'never';
 
@@ -39,7 +41,7 @@ export type AuthResult =
  * failure (never the password), and applies delegation for SASL authorization identities.
  */
 export class AuthService {
-  private readonly throttle: LoginThrottle;
+  private readonly throttle: LoginThrottle | SharedLoginThrottle;
 
   constructor(
     private readonly directory: UserDirectory,
@@ -47,8 +49,10 @@ export class AuthService {
     private readonly settings: AuthSettings,
     private readonly logger: Logger,
     now?: () => number,
+    /** Failures shared by the nodes of a cluster; in this process only when absent. */
+    sharedFailures?: LoginFailureStore,
   ) {
-    this.throttle = new LoginThrottle(settings, now);
+    this.throttle = sharedFailures ? new SharedLoginThrottle(settings, sharedFailures, now) : new LoginThrottle(settings, now);
   }
 
   /** True when plain-text credentials (LOGIN, PLAIN) may be sent over this connection. */
@@ -67,7 +71,7 @@ export class AuthService {
   async authenticate(request: AuthRequest): Promise<AuthResult> {
     const account = tryNormalizeAddress(request.username) ?? request.username.toLowerCase().slice(0, 320);
     const log = this.logger.child({ protocol: request.protocol, username: account, remoteAddress: request.remoteAddress });
-    const blocked = this.throttle.blocked(account, request.remoteAddress);
+    const blocked = await this.throttle.blocked(account, request.remoteAddress);
     if (blocked) {
       log.warn({ throttledBy: blocked }, 'login refused: too many failed attempts');
       await this.delay();
@@ -83,12 +87,12 @@ export class AuthService {
       return { ok: false, reason: 'unavailable' };
     }
     if (verdict !== 'ok') {
-      this.throttle.recordFailure(account, request.remoteAddress);
+      await this.throttle.recordFailure(account, request.remoteAddress);
       log.info({ disabled: verdict === 'disabled' || undefined }, 'login failed');
       await this.delay();
       return { ok: false, reason: 'invalid' };
     }
-    this.throttle.recordSuccess(account);
+    await this.throttle.recordSuccess(account);
     const authzid = request.authorizationId ? tryNormalizeAddress(request.authorizationId) : null;
     if (request.authorizationId && authzid !== account) {
       if (authzid === null || !(await this.delegations.authorizedUsers(authzid)).includes(account)) {

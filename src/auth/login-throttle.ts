@@ -15,8 +15,9 @@ export interface ThrottleSettings {
 export const MAX_TRACKED_KEYS = 100_000;
 
 /**
- * Counts failed logins per account and per remote address in a sliding window (in memory, per
- * node: an attacker spreading attempts over N nodes gets N times the budget). Accounts that do not
+ * Counts failed logins per account and per remote address in a sliding window, in the memory of
+ * this process (the embedded profile; the distributed profile uses SharedLoginThrottle so the
+ * budget is cluster-wide). Accounts that do not
  * exist are counted like the others, so the throttle reveals nothing about which accounts exist.
  */
 export class LoginThrottle {

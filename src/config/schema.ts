@@ -116,6 +116,8 @@ export const configSchema = z
         uiPort: port.default(8233),
         /** Run a worker in this process (a node may be front-end only). */
         worker: bool.default(true),
+        /** Start received mails eagerly on this node's worker (saves a poll round trip per mail; docs/performance.md). */
+        eagerStart: bool.default(true),
       })
       .strict()
       .default({}),
@@ -206,11 +208,60 @@ export const configSchema = z
       })
       .strict()
       .default({}),
+    /** Search index of the distributed profile (the embedded profile uses SQLite FTS5 in its database). */
+    opensearch: z
+      .object({
+        url: z.string().url().default('http://127.0.0.1:9200'),
+        /** Prefix of the index names, so several clusters (or test runs) share one OpenSearch. */
+        indexPrefix: z.string().regex(/^[a-z0-9][a-z0-9._-]*$/, 'lower-case letters, digits, ".", "_" or "-"').default('postflow-'),
+        shards: z.coerce.number().int().min(1).max(64).default(1),
+        replicas: z.coerce.number().int().min(0).max(8).default(0),
+      })
+      .strict()
+      .default({}),
+    /** Apache Tika server for attachment text in the search index; empty: attachments are indexed by name only. */
+    tika: z
+      .object({
+        url: z.union([z.literal(''), z.string().url()]).default(''),
+      })
+      .strict()
+      .default({}),
     rabbitmq: z
       .object({
         uri: z.string().regex(/^amqps?:\/\//, 'an amqp:// or amqps:// URI').default('amqp://guest:guest@127.0.0.1:5672'),
         /** Prefix of exchanges and queues, so several clusters can share one broker. */
         prefix: z.string().default('postflow'),
+      })
+      .strict()
+      .default({}),
+    /** Quotas: warnings sent to a user when the occupation crosses a threshold (limits are set through WebAdmin). */
+    quota: z
+      .object({
+        /** Occupation ratios, comma-separated (`0.8,0.95`), each in (0, 1]; empty: no warning mail. */
+        thresholds: z
+          .preprocess((v) => (typeof v === 'string' ? v.split(',').map((x) => x.trim()).filter(Boolean).map(Number) : v), z.array(z.number().gt(0).max(1)).max(10))
+          .default([0.8, 0.95]),
+        /** Users allowed to run IMAP SETQUOTA (and read every quota root), comma-separated. */
+        imapAdmins: z.preprocess((v) => (typeof v === 'string' ? v.split(',').map((x) => x.trim().toLowerCase()).filter(Boolean) : v), z.array(z.string())).default([]),
+        warningSubject: z.string().max(200).default('Warning: Your email usage just exceeded a configured threshold'),
+        /** Placeholders: {{user}} {{countThreshold}} {{sizeThreshold}} {{countUsed}} {{countLimit}} {{sizeUsed}} {{sizeLimit}}. */
+        warningBody: z
+          .string()
+          .max(10_000)
+          .default(
+            'You receive this email because you recently exceeded a threshold related to the quotas of your email account.\n\n' +
+              'Messages: {{countUsed}} of {{countLimit}} (threshold {{countThreshold}}).\nSize: {{sizeUsed}} of {{sizeLimit}} octets (threshold {{sizeThreshold}}).\n\n' +
+              'You need to be aware that actions leading to exceeded quotas will be denied. This will result in a degraded service.\n' +
+              'To mitigate this issue you might reach your administrator in order to increase your configured quota. You might also delete some non important emails.',
+          ),
+      })
+      .strict()
+      .default({}),
+    /** SpamAssassin's spamd, for spam learning on moves into or out of Junk (empty host: not configured). */
+    spamassassin: z
+      .object({
+        host: z.string().default(''),
+        port: port.default(783),
       })
       .strict()
       .default({}),

@@ -74,7 +74,7 @@ export class DomainService {
     const destination = normalizeDomain(rawDestination);
     const sources = await this.rrt.listSources('DomainAlias', destination);
     if (!(await this.domains.containsDomain(destination)) && sources.length === 0) {
-      throw new NotFoundError(`The domain list does not contain: ${destination}`);
+      throw new NotFoundError(`The following domain is not in the domain list and has no registered local aliases: ${destination}`);
     }
     return sources;
   }
@@ -83,7 +83,7 @@ export class DomainService {
   async addAlias(rawDestination: string, rawSource: string): Promise<void> {
     const destination = normalizeDomain(rawDestination);
     const source = normalizeDomain(rawSource);
-    if (source === destination) throw new InvalidInputError('Source domain and destination domain can not be the same');
+    if (source === destination) throw new InvalidInputError(`Source domain and destination domain can not have same value(${source})`);
     if (!(await this.domains.containsDomain(source))) throw new NotFoundError(`The domain list does not contain: ${source}`);
     await this.rrt.addDomainAliasMapping(source, destination);
   }
@@ -91,7 +91,7 @@ export class DomainService {
   async removeAlias(rawDestination: string, rawSource: string): Promise<void> {
     const destination = normalizeDomain(rawDestination);
     const source = normalizeDomain(rawSource);
-    if (source === destination) throw new InvalidInputError('Source domain and destination domain can not be the same');
+    if (source === destination) throw new InvalidInputError(`Source domain and destination domain can not have same value(${source})`);
     if (!(await this.domains.containsDomain(source))) throw new NotFoundError(`The domain list does not contain: ${source}`);
     await this.rrt.removeMapping(source, 'DomainAlias', destination);
   }

@@ -1,7 +1,10 @@
 import { randomUUID } from 'node:crypto';
+import { Readable } from 'node:stream';
 import type { BlobStore } from '../blob/api/blob-store';
 import { MAIL_BUCKET } from '../blob/api/blob-store';
+import { NotFoundError } from '../core/errors';
 import type { EventBus, MailboxEvent } from '../events/api/event-bus';
+import type { QuotaChecker } from '../quota/api/quota';
 import { parseMessage } from '../mime/mime-parser';
 import type { ParsedMessage } from '../mime/parsed-message';
 import {
@@ -17,6 +20,7 @@ import { HasChildrenError, MailboxExistsError, MailboxLimitError, MailboxNotFoun
 import { DELETED, SEEN, hasFlag, normalizeFlags } from './api/flags';
 import type {
   AccessibleMailbox,
+  ContentAppendRequest,
   FetchGroup,
   FetchedMessage,
   FlagsResult,
@@ -29,6 +33,7 @@ import { OTHER_USERS_NAMESPACE, PERSONAL_NAMESPACE } from './api/mailbox-manager
 import type { CopiedMessage, FlagUpdate, MailboxMapper, MessageLocation } from './api/mailbox-mapper';
 import { ALL_UIDS, INBOX, type AppendRequest, type MailboxInfo, type MailboxRole, type MessageRecord, type UidRange } from './api/mailbox-store';
 import { ancestorsOf, isDescendant, normalizeMailboxName } from './api/names';
+import { storeParsedMessage } from './store-parsed-message';
 import { ALL_RIGHTS, ANYONE, MAX_ACL_ENTRIES, applyRights, effectiveRights, validateIdentifier, type MailboxAcl, type Right } from './api/rights';
 import { DEFAULT_MAILBOXES } from './api/roles';
 import { newUidValidity } from './api/uid-validity';
@@ -39,6 +44,20 @@ export const MAX_THREAD_REFERENCES = 20;
 const OWNER_CACHE_SIZE = 10_000;
 /** Messages whose parsed data is read in one query while fetching headers. */
 const CONTENT_BATCH = 100;
+/**
+ * Full fetches read bodies up to this size ahead of the consumer (one batch at most, so at most
+ * CONTENT_BATCH x this many bytes are held); larger ones are streamed when opened.
+ */
+export const PREFETCH_MAX_BYTES = 64 * 1024;
+/** Body reads in flight at once while prefetching a batch (the blob store's I/O parallelism). */
+const PREFETCH_CONCURRENCY = 16;
+/**
+ * Parsed messages kept by blob id. A blob id is a content address, so its parse never changes:
+ * a mail LocalDelivery appends once per recipient (same blob) is read and parsed once.
+ */
+const PARSE_CACHE_ENTRIES = 64;
+/** Bytes of parsed data (headers + search text, estimated) the parse cache holds at most. */
+const PARSE_CACHE_BYTES = 16 * 1024 * 1024;
 
 type EventWithoutId = MailboxEvent extends infer E ? (E extends MailboxEvent ? Omit<E, 'eventId'> : never) : never;
 
@@ -48,12 +67,33 @@ type EventWithoutId = MailboxEvent extends infer E ? (E extends MailboxEvent ? O
  */
 export class StoreMailboxManager implements MailboxManager {
   private readonly owners = new Map<string, string>();
+  private readonly parses = new ParseCache(PARSE_CACHE_ENTRIES, PARSE_CACHE_BYTES);
 
   constructor(
     private readonly mapper: MailboxMapper,
     private readonly events: EventBus,
     private readonly blobs: BlobStore,
   ) {}
+
+  /** Quota check of every append (James' QuotaChecker); none: unlimited. Set once at start-up. */
+  private quotaChecker: QuotaChecker | null = null;
+
+  setQuotaChecker(checker: QuotaChecker | null): void {
+    this.quotaChecker = checker;
+  }
+
+  /** A copy adds its messages to the target owner's usage (James checks copies as appends). */
+  private async checkCopyQuota(owner: string, sourceId: string, ranges: readonly UidRange[]): Promise<void> {
+    let count = 0;
+    let size = 0;
+    for (const range of ranges) {
+      for await (const message of this.mapper.listMessages(sourceId, range)) {
+        count++;
+        size += message.size;
+      }
+    }
+    if (count > 0) await this.quotaChecker?.checkAddition(owner, count, size);
+  }
 
   // ---- mailboxes ----
 
@@ -294,6 +334,7 @@ export class StoreMailboxManager implements MailboxManager {
   private async doAppend(owner: string, mailboxId: string, request: AppendRequest, flags: string[]): Promise<MessageRecord> {
     if (!Number.isSafeInteger(request.size) || request.size < 0) throw new MailboxLimitError('Message size must be a non-negative integer');
     if (!(request.internalDate instanceof Date) || Number.isNaN(request.internalDate.getTime())) throw new MailboxLimitError('Invalid internal date');
+    if (this.quotaChecker) await this.quotaChecker.checkAddition(owner, 1, request.size);
     const parsed = await this.parse(request);
     const messageId = randomUUID();
     const references = threadReferences(parsed);
@@ -314,9 +355,33 @@ export class StoreMailboxManager implements MailboxManager {
     return message;
   }
 
+  async appendContent(user: string, mailboxId: string, request: ContentAppendRequest): Promise<MessageRecord> {
+    const { mailbox, rights } = await this.resolveId(user, mailboxId, 'i');
+    const flags = normalizeFlags(request.flags ?? []).filter((f) => rights.includes(flagRight(f)));
+    if (!(request.internalDate instanceof Date) || Number.isNaN(request.internalDate.getTime())) throw new MailboxLimitError('Invalid internal date');
+    const stored = await storeParsedMessage(this.blobs, request.content, { maxBytes: request.maxBytes });
+    const { content: _content, maxBytes: _maxBytes, ...rest } = request;
+    return this.doAppend(mailbox.owner, mailboxId, { ...rest, blobId: stored.blobId, size: stored.size, parsed: stored.parsed }, flags);
+  }
+
   private async parse(request: AppendRequest): Promise<ParsedMessage> {
-    if (request.parsed) return request.parsed;
-    const stream = await this.blobs.read(MAIL_BUCKET, request.blobId);
+    if (request.parsed) {
+      this.parses.set(request.blobId, Promise.resolve(request.parsed));
+      return request.parsed;
+    }
+    const cached = this.parses.get(request.blobId);
+    // The parse is known, the blob must still be there (an append never references a missing blob).
+    if (cached) {
+      if (!(await this.blobs.exists(MAIL_BUCKET, request.blobId))) throw new NotFoundError(`Blob ${MAIL_BUCKET}/${request.blobId} not found`);
+      return cached;
+    }
+    const parsing = this.readAndParse(request.blobId);
+    this.parses.set(request.blobId, parsing);
+    return parsing;
+  }
+
+  private async readAndParse(blobId: string): Promise<ParsedMessage> {
+    const stream = await this.blobs.read(MAIL_BUCKET, blobId);
     try {
       return await parseMessage(stream);
     } finally {
@@ -365,18 +430,40 @@ export class StoreMailboxManager implements MailboxManager {
   }
 
   private async *withContent(messages: MessageRecord[], fetch: FetchGroup): AsyncIterable<FetchedMessage> {
+    const bodies = fetch === 'full' ? this.prefetchBodies(messages) : new Map<string, Promise<Buffer>>();
     const contents = await this.mapper.getContents([...new Set(messages.map((m) => m.messageId))], false);
     for (const message of messages) {
       const content = contents.get(message.messageId);
       const fetched: FetchedMessage = { ...message, headers: content?.headers, parsed: content?.summary };
-      if (fetch === 'full') fetched.openContent = () => this.blobs.read(MAIL_BUCKET, message.blobId);
+      if (fetch === 'full') {
+        const body = bodies.get(message.blobId);
+        fetched.openContent = body ? async () => bufferStream(await body) : () => this.blobs.read(MAIL_BUCKET, message.blobId);
+      }
       yield fetched;
     }
+  }
+
+  /**
+   * Starts reading the small bodies of a batch, PREFETCH_CONCURRENCY at a time, so a full fetch
+   * of many small messages waits for the storage's throughput rather than for one round trip per
+   * message. A failed read surfaces when (and only when) its message is opened.
+   */
+  private prefetchBodies(messages: MessageRecord[]): Map<string, Promise<Buffer>> {
+    const limit = limiter(PREFETCH_CONCURRENCY);
+    const bodies = new Map<string, Promise<Buffer>>();
+    for (const message of messages) {
+      if (message.size > PREFETCH_MAX_BYTES || bodies.has(message.blobId)) continue;
+      const body = limit(() => this.blobs.readBytes(MAIL_BUCKET, message.blobId));
+      body.catch(() => undefined);
+      bodies.set(message.blobId, body);
+    }
+    return bodies;
   }
 
   async copyMessages(user: string, sourceId: string, ranges: readonly UidRange[], targetId: string): Promise<UidMapping[]> {
     await this.resolveId(user, sourceId, 'r');
     const { mailbox: target } = await this.resolveId(user, targetId, 'i');
+    if (this.quotaChecker) await this.checkCopyQuota(target.owner, sourceId, ranges);
     const copied = await this.mapper.copy(sourceId, ranges, targetId, { move: false, savedDate: new Date() });
     if (copied.length > 0) await this.emitAdded(target, copied);
     return copied.map((c) => ({ sourceUid: c.sourceUid, uid: c.message.uid }));
@@ -438,9 +525,28 @@ export class StoreMailboxManager implements MailboxManager {
   }
 
   async expungedSince(user: string, mailboxId: string, modSeq: number): Promise<number[]> {
+    if (!Number.isSafeInteger(modSeq) || modSeq < 0) throw new MailboxLimitError('MODSEQ must be a non-negative integer');
     await this.resolveId(user, mailboxId, 'r');
-    const uids = (await this.mapper.expungedSince(mailboxId, modSeq)).map((e) => e.uid);
-    return [...new Set(uids)].sort((a, b) => a - b);
+    const records = await this.mapper.expungedSince(mailboxId, modSeq);
+    if (records === null) return this.everyUidGone(mailboxId);
+    return [...new Set(records.map((e) => e.uid))].sort((a, b) => a - b);
+  }
+
+  /**
+   * Full resync (the expunge log no longer reaches back far enough): every UID below UIDNEXT that
+   * no longer exists. RFC 7162 §3.2.5.2 lets VANISHED (EARLIER) name UIDs the client never saw.
+   */
+  private async everyUidGone(mailboxId: string): Promise<number[]> {
+    const mailbox = await this.mapper.findMailboxById(mailboxId);
+    if (!mailbox) throw new MailboxNotFoundError(`Mailbox ${mailboxId} does not exist`);
+    const present = await this.mapper.listUids(mailboxId);
+    const gone: number[] = [];
+    let i = 0;
+    for (let uid = 1; uid < mailbox.uidNext; uid++) {
+      while (i < present.length && present[i] < uid) i++;
+      if (present[i] !== uid) gone.push(uid);
+    }
+    return gone;
   }
 
   async getMessageLocations(user: string, messageId: string): Promise<MessageLocation[]> {
@@ -554,6 +660,84 @@ export class StoreMailboxManager implements MailboxManager {
 
   private async emit(event: EventWithoutId): Promise<void> {
     await this.events.dispatch({ ...event, eventId: randomUUID() } as MailboxEvent);
+  }
+}
+
+/** Runs at most `max` of the tasks given to it at once, the others in the order given. */
+function limiter(max: number): <T>(task: () => Promise<T>) => Promise<T> {
+  let active = 0;
+  const waiting: (() => void)[] = [];
+  return <T>(task: () => Promise<T>) =>
+    new Promise<T>((resolve, reject) => {
+      const run = (): void => {
+        active++;
+        task()
+          .then(resolve, reject)
+          .finally(() => {
+            active--;
+            waiting.shift()?.();
+          });
+      };
+      if (active < max) run();
+      else waiting.push(run);
+    });
+}
+
+function bufferStream(bytes: Buffer): Readable {
+  const stream = new Readable({ read() {} });
+  stream.push(bytes);
+  stream.push(null);
+  return stream;
+}
+
+/** A bounded LRU of parses by blob id; a failed parse is forgotten so the next append tries again. */
+class ParseCache {
+  private readonly entries = new Map<string, { parsed: Promise<ParsedMessage>; bytes: number }>();
+  private bytes = 0;
+
+  constructor(
+    private readonly maxEntries: number,
+    private readonly maxBytes: number,
+  ) {}
+
+  get(blobId: string): Promise<ParsedMessage> | undefined {
+    const entry = this.entries.get(blobId);
+    if (!entry) return undefined;
+    this.entries.delete(blobId);
+    this.entries.set(blobId, entry);
+    return entry.parsed;
+  }
+
+  set(blobId: string, parsed: Promise<ParsedMessage>): void {
+    this.remove(blobId);
+    const entry = { parsed, bytes: 0 };
+    this.entries.set(blobId, entry);
+    this.evict();
+    parsed.then(
+      (message) => {
+        if (this.entries.get(blobId) !== entry) return;
+        entry.bytes = message.headers.length + 2 * message.text.length + 1024 * (1 + message.summary.attachments.length);
+        this.bytes += entry.bytes;
+        if (entry.bytes > this.maxBytes / 4) this.remove(blobId);
+        this.evict();
+      },
+      () => {
+        if (this.entries.get(blobId) === entry) this.remove(blobId);
+      },
+    );
+  }
+
+  private remove(blobId: string): void {
+    const entry = this.entries.get(blobId);
+    if (!entry) return;
+    this.entries.delete(blobId);
+    this.bytes -= entry.bytes;
+  }
+
+  private evict(): void {
+    while (this.entries.size > this.maxEntries || (this.bytes > this.maxBytes && this.entries.size > 0)) {
+      this.remove(this.entries.keys().next().value as string);
+    }
   }
 }
 

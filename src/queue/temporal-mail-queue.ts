@@ -18,14 +18,34 @@ export interface EnqueueOptions {
  * the spool's search attributes, so `/mailQueues/spool` lists it while it is processed.
  */
 export class TemporalMailQueue implements MailQueue {
+  private eagerClient: Client | null = null;
+  private eagerStarts = 0;
+
   constructor(
     private readonly client: Client,
     private readonly taskQueue: string,
   ) {}
 
+  /**
+   * Starts mails eagerly from now on: `client` runs on the in-process worker's connection, so the
+   * server answers the start with the mail's first workflow task for that worker (one poll round
+   * trip and one history write less per mail). The start is as durable as a normal one; when the
+   * worker has no free slot the server falls back to a normal start.
+   */
+  startEagerlyWith(client: Client | null): void {
+    this.eagerClient = client;
+  }
+
+  /** Mails whose start the server answered with their first workflow task (benchmarks, tests). */
+  get eagerlyStarted(): number {
+    return this.eagerStarts;
+  }
+
   async enqueue(mail: MailReference, options: EnqueueOptions = {}): Promise<void> {
+    const eager = this.eagerClient;
     try {
-      await this.client.workflow.start('processMail', {
+      const handle = await (eager ?? this.client).workflow.start('processMail', {
+        requestEagerStart: eager !== null,
         workflowId: options.workflowId ?? mailWorkflowId(mail.mailId),
         taskQueue: this.taskQueue,
         args: [mail],
@@ -37,6 +57,7 @@ export class TemporalMailQueue implements MailQueue {
           { key: RECIPIENTS_ATTRIBUTE, value: mail.recipients },
         ],
       });
+      if (handle.eagerlyStarted) this.eagerStarts++;
     } catch (err) {
       // Same mail id started twice (a retried hand-over): already durable, nothing to do.
       if (err instanceof WorkflowExecutionAlreadyStartedError) return;

@@ -77,7 +77,12 @@ export class SmtpSender {
     this.resolver = options.resolver ?? systemMxResolver(this.port);
   }
 
-  async send(mail: MailReference, domain: string, gateway: string[]): Promise<SendAttemptResult> {
+  /**
+   * `sendPartial` (James `sendpartial`): true sends DATA to the recipients accepted at RCPT while the
+   * refused ones fail on their own; false aborts the transaction (RSET, no DATA) as soon as one
+   * recipient is refused, and every recipient fails with the refusal's class (see abortedTransaction).
+   */
+  async send(mail: MailReference, domain: string, gateway: string[], sendPartial = true): Promise<SendAttemptResult> {
     const recipients = mail.recipients;
     const fail = (status: string, diagnostic: string, remoteMta: string | null = null): RecipientFailure[] =>
       recipients.map((recipient) => ({ recipient, status, diagnostic, remoteMta }));
@@ -93,7 +98,7 @@ export class SmtpSender {
     for (const host of hosts) {
       const label = `${host.host}:${host.port}`;
       try {
-        return await this.sendTo(host, mail);
+        return await this.sendTo(host, mail, sendPartial);
       } catch (err) {
         const e = err as SMTPConnection.SMTPError;
         lastError = `${label}: ${e.response ?? e.message}`;
@@ -108,7 +113,7 @@ export class SmtpSender {
     return { delivered: [], temporary: fail('4.4.1', lastError), permanent: [], dnsProblem: dnsOnly, remoteMta: null };
   }
 
-  private async sendTo(host: MxHost, mail: MailReference): Promise<SendAttemptResult> {
+  private async sendTo(host: MxHost, mail: MailReference, sendPartial: boolean): Promise<SendAttemptResult> {
     const message = await this.blobs.read(MAIL_BUCKET, mail.messageBlobId);
     const connection = new SMTPConnection({
       host: host.host,
@@ -135,9 +140,17 @@ export class SmtpSender {
         throw Object.assign(err, { command: err.command ?? 'CONN' });
       });
       connection.on('error', () => undefined);
-      const info = await new Promise<SMTPConnection.SentMessageInfo>((resolve, reject) => {
+      const aborted = sendPartial ? null : abortBeforeDataOnRefusal(connection);
+      const sending = new Promise<SMTPConnection.SentMessageInfo>((resolve, reject) => {
         connection.send({ from: mail.sender ?? '', to: mail.recipients, size: mail.size }, message, (err, result) => (err ? reject(err) : resolve(result)));
-      }).catch((err: SMTPConnection.SMTPError & { rejectedErrors?: Array<SMTPConnection.SMTPError & { recipient?: string }> }) => {
+      });
+      if (aborted) {
+        // An aborted transaction never calls send's callback back; the race below decides.
+        sending.catch(() => undefined);
+        const first = await Promise.race([sending.then(() => null, () => null), aborted]);
+        if (first) return abortedTransaction(mail.recipients, first.accepted, first.refused, host.host);
+      }
+      const info = await sending.catch((err: SMTPConnection.SMTPError & { rejectedErrors?: Array<SMTPConnection.SMTPError & { recipient?: string }> }) => {
         if (err.rejectedErrors && err.rejectedErrors.length > 0) {
           // Every recipient was refused at RCPT: sort them out one by one.
           return { accepted: [], rejected: err.rejectedErrors.map((e) => e.recipient ?? ''), rejectedErrors: err.rejectedErrors, response: err.response ?? '' } as unknown as SMTPConnection.SentMessageInfo;
@@ -157,4 +170,82 @@ export class SmtpSender {
       connection.close();
     }
   }
+}
+
+/** A recipient the server refused at RCPT TO. */
+export interface Refusal {
+  recipient: string;
+  responseCode: number | undefined;
+  response: string;
+}
+
+interface NodemailerInternals {
+  _sendCommand(command: string): void;
+  _responseActions: Array<(response: string) => void>;
+  _envelope: false | { accepted?: string[]; rejectedErrors?: Array<SMTPConnection.SMTPError & { recipient?: string }> };
+}
+
+/**
+ * Makes the connection send RSET instead of DATA when a recipient was refused (James
+ * `sendpartial=false`). nodemailer (pinned: 7.0.13) always sends DATA once one recipient is
+ * accepted and offers no public hook between RCPT and DATA, so this wraps its command writer;
+ * a nodemailer without these internals fails loudly rather than sending partially.
+ */
+function abortBeforeDataOnRefusal(connection: SMTPConnection): Promise<{ accepted: string[]; refused: Refusal[] }> {
+  const internals = connection as unknown as NodemailerInternals;
+  if (typeof internals._sendCommand !== 'function' || !Array.isArray(internals._responseActions)) {
+    throw new Error('sendpartial=false needs nodemailer internals (_sendCommand, _responseActions) this version lacks');
+  }
+  const write = internals._sendCommand.bind(connection);
+  return new Promise((resolve) => {
+    internals._sendCommand = (command: string) => {
+      const envelope = internals._envelope;
+      const refusals = envelope ? (envelope.rejectedErrors ?? []) : [];
+      if (command !== 'DATA' || !envelope || refusals.length === 0) return write(command);
+      // Replace the DATA reply handler nodemailer queued just before writing DATA.
+      internals._responseActions.pop();
+      internals._responseActions.push(() =>
+        resolve({
+          accepted: [...(envelope.accepted ?? [])],
+          refused: refusals.map((e) => ({ recipient: e.recipient ?? '', responseCode: e.responseCode, response: e.response ?? e.message })),
+        }),
+      );
+      write('RSET');
+    };
+  });
+}
+
+/**
+ * The outcome of a transaction aborted because of refused recipients (James `sendpartial=false`):
+ * nobody got the mail. Each refused recipient fails with its own reply; the accepted ones fail
+ * with the class of the first refusal (4xx: retried with the others, 5xx: bounced), as James'
+ * MailDelivrer fails the valid-unsent addresses with the SendFailedException's class.
+ */
+export function abortedTransaction(recipients: string[], accepted: string[], refused: Refusal[], remoteMta: string): SendAttemptResult {
+  const result: SendAttemptResult = { delivered: [], temporary: [], permanent: [], dnsProblem: false, remoteMta };
+  const first = refused[0];
+  const firstPermanent = (first?.responseCode ?? 400) >= 500;
+  const byRecipient = new Map(refused.map((r) => [r.recipient, r]));
+  const acceptedSet = new Set(accepted);
+  for (const recipient of recipients) {
+    const refusal = byRecipient.get(recipient);
+    if (refusal) {
+      // A refusal without a reply code (cannot come from a RCPT reply, but stay safe) is temporary.
+      const code = refusal.responseCode ?? 400;
+      const failure = { recipient, status: enhancedStatus(code, refusal.response), diagnostic: refusal.response, remoteMta };
+      if (code >= 500) result.permanent.push(failure);
+      else result.temporary.push(failure);
+      continue;
+    }
+    const why = first ? `${first.recipient} was refused (${first.response})` : 'a recipient was refused';
+    const failure = {
+      recipient,
+      status: firstPermanent ? '5.5.0' : '4.5.0',
+      diagnostic: `Not sent${acceptedSet.has(recipient) ? '' : ' (not confirmed)'}: ${why} and sendpartial is false`,
+      remoteMta,
+    };
+    if (firstPermanent) result.permanent.push(failure);
+    else result.temporary.push(failure);
+  }
+  return result;
 }

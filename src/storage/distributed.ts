@@ -5,13 +5,18 @@ import type { PostflowConfig } from '../config/schema';
 import { errorMessage } from '../core/errors';
 import { RabbitMqEventBus, redactUri } from '../events/rabbitmq/rabbitmq-event-bus';
 import { StoreMailboxManager } from '../mailbox/store-mailbox-manager';
+import { OpenSearchSearchIndex } from '../search/opensearch/opensearch-search-index';
 import type { Backends, HealthCheck } from './backends';
 import { CassandraBlobReferences } from './cassandra/cassandra-blob-references';
 import { CassandraDelegationStore } from './cassandra/cassandra-delegation-store';
 import { CassandraDomainList } from './cassandra/cassandra-domain-list';
 import { CassandraEventDeadLetters } from './cassandra/cassandra-event-dead-letters';
+import { CassandraLoginFailureStore } from './cassandra/cassandra-login-failure-store';
+import { CassandraVacationStore } from './cassandra/cassandra-vacation-store';
 import { CassandraMailRepositoryStore } from './cassandra/cassandra-mail-repository-store';
 import { CassandraMailboxStore } from './cassandra/cassandra-mailbox-store';
+import { CassandraQuotaStore } from './cassandra/cassandra-quota-store';
+import { CassandraEventStore } from './cassandra/cassandra-event-store';
 import { CassandraSession } from './cassandra/cassandra-session';
 import { CassandraRecipientRewriteTableStore } from './cassandra/cassandra-rrt-store';
 import { CassandraUsersRepository } from './cassandra/cassandra-users-repository';
@@ -64,6 +69,8 @@ export async function createDistributedBackends(options: { config: PostflowConfi
   const s3 = blobs.value;
   const mailBlobs = withOptionalEncryption(s3, config.blobStore.encryption);
   const deadLetters = (ready.deadLetters = new CassandraEventDeadLetters(session));
+  // Lazy: the node starts while OpenSearch is down; indexing events retry, then dead-letter.
+  const search = OpenSearchSearchIndex.lazy(config.opensearch);
 
   return {
     profile: 'distributed',
@@ -71,21 +78,31 @@ export async function createDistributedBackends(options: { config: PostflowConfi
     blobReferences: new CassandraBlobReferences(session),
     events: bus,
     deadLetters,
+    loginFailures: new CassandraLoginFailureStore(session),
+    vacation: new CassandraVacationStore(session),
     mailboxes: new StoreMailboxManager(new CassandraMailboxStore(session), bus, mailBlobs),
     users: new CassandraUsersRepository(session),
     domains: new CassandraDomainList(session),
     rrt: new CassandraRecipientRewriteTableStore(session),
     delegations: new CassandraDelegationStore(session),
     mailRepositories: new CassandraMailRepositoryStore(session),
+    quotas: new CassandraQuotaStore(session),
+    eventStore: new CassandraEventStore(session),
+    annotations: new CassandraMailboxStore(session),
+    search,
     async checkHealth(): Promise<HealthCheck[]> {
       return Promise.all([
         probe('Cassandra', () => session.releaseVersion()),
         probe('S3', () => s3.ping(AbortSignal.timeout(HEALTH_PROBE_TIMEOUT_MS))),
         probe('RabbitMQ', () => bus.checkHealth()),
+        probe('OpenSearch', async () => {
+          const health = await search.checkHealth();
+          if (health.status !== 'healthy') throw new Error(health.cause ?? 'unhealthy');
+        }),
       ]);
     },
     async close(): Promise<void> {
-      await Promise.allSettled([bus.close(), session.close()]);
+      await Promise.allSettled([bus.close(), session.close(), search.close()]);
       s3.close();
     },
   };

@@ -7,6 +7,7 @@ import { FileBlobStore } from '../blob/file/file-blob-store';
 import { InProcessEventBus } from '../events/in-process/in-process-event-bus';
 import type { RetryPolicy } from '../events/retry-policy';
 import { StoreMailboxManager } from '../mailbox/store-mailbox-manager';
+import { SqliteSearchIndex } from '../search/sqlite-fts/sqlite-search-index';
 import type { Backends, HealthCheck } from './backends';
 import { migrate } from './sqlite/schema';
 import { SqliteBlobReferences } from './sqlite/sqlite-blob-references';
@@ -15,8 +16,11 @@ import { SqliteDomainList } from './sqlite/sqlite-domain-list';
 import { SqliteEventDeadLetters } from './sqlite/sqlite-event-dead-letters';
 import { SqliteMailRepositoryStore } from './sqlite/sqlite-mail-repository-store';
 import { SqliteMailboxStore } from './sqlite/sqlite-mailbox-store';
+import { SqliteQuotaStore } from './sqlite/sqlite-quota-store';
+import { SqliteEventStore } from './sqlite/sqlite-event-store';
 import { SqliteRecipientRewriteTableStore } from './sqlite/sqlite-rrt-store';
 import { SqliteUsersRepository } from './sqlite/sqlite-users-repository';
+import { SqliteVacationStore } from './sqlite/sqlite-vacation-store';
 
 /** Embedded profile: one SQLite database (WAL) and blob files under `dataDir`, in-process events. */
 export async function createEmbeddedBackends(options: {
@@ -43,7 +47,12 @@ export async function createEmbeddedBackends(options: {
     domains: new SqliteDomainList(db),
     rrt: new SqliteRecipientRewriteTableStore(db),
     delegations: new SqliteDelegationStore(db),
+    vacation: new SqliteVacationStore(db),
     mailRepositories: new SqliteMailRepositoryStore(db),
+    quotas: new SqliteQuotaStore(db),
+    eventStore: new SqliteEventStore(db),
+    annotations: new SqliteMailboxStore(db),
+    search: new SqliteSearchIndex(db),
     async checkHealth(): Promise<HealthCheck[]> {
       try {
         db.prepare('SELECT 1').get();

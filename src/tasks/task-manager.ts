@@ -24,7 +24,7 @@ export interface TaskView {
 }
 
 /** Workflow types that are tasks (the admin operations behind `/tasks`). */
-export const TASK_WORKFLOW_TYPES = ['reprocessMailRepository', 'clearMailRepository', 'deleteQueuedMails'];
+export const TASK_WORKFLOW_TYPES = ['reprocessMailRepository', 'clearMailRepository', 'deleteQueuedMails', 'redeliverEventDeadLetters', 'changeUsername', 'deleteUserData', 'recomputeCurrentQuotas', 'reindexMailboxes'];
 /** A running task's progress is read by query; a node that cannot answer within this is reported without it. */
 export const PROGRESS_QUERY_TIMEOUT_MS = 2_000;
 /** Tasks listed at most by one `GET /tasks`. */

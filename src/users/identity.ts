@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import type { LoginFailureStore } from '../auth/api/login-failure-store';
 import { AuthService, type AuthSettings } from '../auth/auth-service';
 import type { DomainList } from '../domains/api/domain-list';
 import { DomainService, type DomainSettings } from '../domains/domain-service';
@@ -47,6 +48,8 @@ export function createIdentityServices(options: {
   directory?: UserDirectory;
   domainSettings?: DomainSettings;
   authSettings?: AuthSettings;
+  /** Login failures shared by the nodes (distributed profile); per process when absent. */
+  loginFailures?: LoginFailureStore;
   logger: Logger;
 }): IdentityServices {
   const { logger } = options;
@@ -63,7 +66,7 @@ export function createIdentityServices(options: {
     users: new UserService(directory, options.domains, rrt, options.delegations, logger.child({ component: 'users' })),
     domains: new DomainService(options.domains, rrt, directory, options.domainSettings ?? DEFAULT_DOMAIN_SETTINGS, logger.child({ component: 'domains' })),
     senders: new SenderAuthorization(rrt, options.delegations),
-    auth: new AuthService(directory, options.delegations, options.authSettings ?? DEFAULT_AUTH_SETTINGS, logger.child({ component: 'auth' })),
+    auth: new AuthService(directory, options.delegations, options.authSettings ?? DEFAULT_AUTH_SETTINGS, logger.child({ component: 'auth' }), undefined, options.loginFailures),
     async isInRrtLoop(address: string): Promise<boolean> {
       try {
         await rrt.resolve(address);

@@ -12,11 +12,16 @@ import { healthRoutes } from './routes/healthcheck';
 import { mailRepositoryRoutes } from './routes/mail-repositories';
 import { mailQueueRoutes } from './routes/mail-queues';
 import { taskRoutes } from './routes/tasks';
+import { reindexRoutes } from './routes/reindex';
+import type { MailboxManager } from '../mailbox/api/mailbox-manager';
 import type { MailQueueAdmin } from '../queue/mail-queue-admin';
 import type { TaskManager } from '../tasks/task-manager';
 import type { BlobStore } from '../blob/api';
 import { mappingRoutes } from './routes/mappings';
 import { userRoutes } from './routes/users';
+import { vacationRoutes } from './routes/vacation';
+import type { VacationService } from '../vacation/vacation-service';
+import { quotaRoutes, type QuotaRoutesDeps } from './routes/quota';
 
 export interface WebAdminDeps {
   /** Users, domains, recipient rewriting, delegation (`/domains`, `/users`, `/address`, `/mappings`, `/domainMappings`). */
@@ -35,6 +40,12 @@ export interface WebAdminDeps {
   messages?: BlobStore;
   /** Processors of the mailet container (reprocessing targets are checked against them). */
   processors?: string[];
+  /** Search reindexing tasks (`POST /mailboxes?task=reIndex`…; registered with `tasks`). */
+  reindex?: { mailboxes: MailboxManager };
+  /** `/quota` routes (registered when given). */
+  quota?: QuotaRoutesDeps;
+  /** `/vacation/{user}` (registered when given). */
+  vacation?: VacationService;
   logger: Logger;
 }
 
@@ -57,5 +68,8 @@ export function createWebAdmin(deps: WebAdminDeps): FastifyInstance {
   if (deps.blobs) app.register(blobRoutes(deps.blobs));
   if (deps.mailQueues && deps.tasks) app.register(mailQueueRoutes({ mailQueues: deps.mailQueues, tasks: deps.tasks }));
   if (deps.tasks) app.register(taskRoutes({ tasks: deps.tasks }));
+  if (deps.vacation) app.register(vacationRoutes({ identity: deps.identity, vacation: deps.vacation }));
+  if (deps.quota) app.register(quotaRoutes(deps.quota));
+  if (deps.tasks && deps.reindex) app.register(reindexRoutes({ tasks: deps.tasks, mailboxes: deps.reindex.mailboxes, userExists: (user) => deps.identity.userExists(user) }));
   return app;
 }

@@ -30,15 +30,19 @@ afterAll(async () => {
   await session.close();
   const connection = await amqp.connect(config.rabbitmq.uri);
   const channel = await connection.createChannel();
-  for (const prefix of [config.rabbitmq.prefix, `${config.rabbitmq.prefix}x`]) await channel.deleteExchange(`${prefix}-mailbox-events`);
+  for (const prefix of [config.rabbitmq.prefix, `${config.rabbitmq.prefix}x`]) {
+    // The fanout exchange (`-all`) too: deleting only the direct one leaked it on the shared broker.
+    for (const exchange of [`${prefix}-mailbox-events`, `${prefix}-mailbox-events-all`]) await channel.deleteExchange(exchange);
+  }
   await connection.close();
 }, 60_000);
 
-it('reports Cassandra, S3 and RabbitMQ healthy', async () => {
+it('reports Cassandra, S3, RabbitMQ and OpenSearch healthy', async () => {
   expect(await backends.checkHealth()).toEqual([
     { componentName: 'Cassandra', status: 'healthy', cause: null },
     { componentName: 'S3', status: 'healthy', cause: null },
     { componentName: 'RabbitMQ', status: 'healthy', cause: null },
+    { componentName: 'OpenSearch', status: 'healthy', cause: null },
   ]);
 });
 

@@ -397,3 +397,26 @@ describe('WebAdmin DELETE /blobs?scope=unreferenced', () => {
     expect(response.json()).toMatchObject({ statusCode: 400, type: 'InvalidArgument', message: expect.stringMatching(message) });
   });
 });
+
+describe('InFlightMailReferences', () => {
+  it('sees the mail of a remote delivery waiting for its retry, which outlived its processMail', async () => {
+    const blobId = randomBytes(32).toString('hex');
+    const workflowId = `outgoing-gc-test-${randomUUID()}`;
+    // deliverRemotely is started with ParentClosePolicy.ABANDON: once processMail ends, its input is the mail's only reference.
+    await client.workflow.start('deliverRemotely', { workflowId, taskQueue: IDLE_QUEUE, args: [{ domain: 'remote.example', settings: { queue: 'outgoing' }, mail: mailReference(blobId, 10) }] });
+    inFlightWorkflows.push(workflowId);
+    const references = new InFlightMailReferences(client);
+    let seen: string[] = [];
+    // Visibility lists a new execution after a short lag.
+    for (let attempt = 0; attempt < 50 && !seen.includes(blobId); attempt++) {
+      seen = [];
+      for await (const page of references.references()) seen.push(...page);
+      if (!seen.includes(blobId)) await sleep(200);
+    }
+    expect(seen).toContain(blobId);
+    // What the collector saw before deliverRemotely was listed among the in-flight types.
+    const processMailOnly: string[] = [];
+    for await (const page of new InFlightMailReferences(client, ['processMail']).references()) processMailOnly.push(...page);
+    expect(processMailOnly).not.toContain(blobId);
+  });
+});

@@ -16,11 +16,13 @@ import {
   NoRightError,
   mailboxErrorCode,
 } from '../../src/mailbox/api/errors';
-import type { MailboxMapper } from '../../src/mailbox/api/mailbox-mapper';
+import type { MailboxMapper, MailboxMapperOptions } from '../../src/mailbox/api/mailbox-mapper';
 import type { MailboxManager } from '../../src/mailbox/api/mailbox-manager';
 import { ALL_UIDS, type AppendRequest, type MessageRecord, type UidRange } from '../../src/mailbox/api/mailbox-store';
 import { MAX_MAILBOX_DEPTH, MAX_MAILBOX_NAME_LENGTH } from '../../src/mailbox/api/names';
-import { StoreMailboxManager } from '../../src/mailbox/store-mailbox-manager';
+import { PREFETCH_MAX_BYTES, StoreMailboxManager } from '../../src/mailbox/store-mailbox-manager';
+import { BlobTooLargeError } from '../../src/blob/api/errors';
+import type { Readable } from 'node:stream';
 
 /** An adapter under test: its MailboxMapper; the suite runs it behind the StoreMailboxManager. */
 export interface MailboxMapperTestee {
@@ -89,7 +91,7 @@ export async function collect<T>(items: AsyncIterable<T>): Promise<T[]> {
 const range = (from: number, to: number): UidRange => ({ from, to });
 
 /** The mailbox model's behaviour (James' MailboxManagerTest), run against every adapter. */
-export function describeMailboxStoreContract(name: string, makeTestee: () => Promise<MailboxMapperTestee>): void {
+export function describeMailboxStoreContract(name: string, makeTestee: (options?: MailboxMapperOptions) => Promise<MailboxMapperTestee>): void {
   describe(`Mailbox contract: ${name}`, () => {
     const alice = 'alice@example.com';
     const bob = 'bob@example.com';
@@ -441,6 +443,157 @@ export function describeMailboxStoreContract(name: string, makeTestee: () => Pro
         expect(listed.uid).toBe(appended.uid);
         expect(listed.parsed?.defects).toContain('multipart not terminated by its closing boundary');
         expect(await f.blobs.readBytes(MAIL_BUCKET, appended.blobId)).toEqual(broken);
+      });
+    });
+
+    describe('appendContent, parse once, full fetch', () => {
+      async function readAll(stream: Readable): Promise<Buffer> {
+        const chunks: Buffer[] = [];
+        for await (const chunk of stream) chunks.push(chunk as Buffer);
+        return Buffer.concat(chunks);
+      }
+
+      it('stores, parses and appends bytes in one call, the blob byte-exact', async () => {
+        const mailbox = await manager.createMailbox(alice, 'INBOX');
+        const bytes = rfc822(1, { Subject: 'One pass' }, 'Hello once\r\n');
+        const appended = await manager.appendContent(alice, mailbox.id, { content: bytes, internalDate: new Date(), flags: ['\\Seen'] });
+        expect(appended).toMatchObject({ uid: 1, size: bytes.length, flags: ['\\Seen'] });
+        expect(await f.blobs.readBytes(MAIL_BUCKET, appended.blobId)).toEqual(bytes);
+        const [listed] = await collect(manager.getMessages(alice, mailbox.id, [ALL_UIDS], 'headers'));
+        expect(listed.parsed?.envelope.subject).toBe('One pass');
+        expect(await manager.getSearchText(alice, appended.messageId)).toContain('Hello once');
+      });
+
+      it('parses a streamed message on its way to the blob store, the same as a stored one', async () => {
+        const { Readable: ReadableStream } = await import('node:stream');
+        const mailbox = await manager.createMailbox(alice, 'INBOX');
+        const bytes = rfc822(2, { 'Content-Type': 'multipart/mixed; boundary=zz' }, '--zz\r\nContent-Type: text/plain\r\n\r\nstreamed text\r\n--zz--\r\n');
+        const chunks = Array.from({ length: Math.ceil(bytes.length / 7) }, (_, i) => bytes.subarray(i * 7, i * 7 + 7));
+        const streamed = await manager.appendContent(alice, mailbox.id, { content: ReadableStream.from(chunks), internalDate: new Date() });
+        const stored = await manager.append(alice, mailbox.id, await request(3, {}, bytes));
+        const [a, b] = await collect(manager.getMessages(alice, mailbox.id, [ALL_UIDS], 'headers'));
+        expect(a.parsed).toEqual(b.parsed);
+        expect(streamed.blobId).toBe(stored.blobId);
+        expect(await manager.getSearchText(alice, streamed.messageId)).toContain('streamed text');
+      });
+
+      it('refuses content over maxBytes, a missing mailbox or a missing right, appending nothing', async () => {
+        const mailbox = await manager.createMailbox(alice, 'INBOX');
+        const big = rfc822(1, {}, 'x'.repeat(2_000));
+        await expect(manager.appendContent(alice, mailbox.id, { content: big, internalDate: new Date(), maxBytes: 1_000 })).rejects.toBeInstanceOf(BlobTooLargeError);
+        const { Readable: ReadableStream } = await import('node:stream');
+        await expect(manager.appendContent(alice, mailbox.id, { content: ReadableStream.from([big.subarray(0, 900), big.subarray(900)]), internalDate: new Date(), maxBytes: 1_000 })).rejects.toBeInstanceOf(
+          BlobTooLargeError,
+        );
+        await expect(manager.appendContent(alice, randomUUID(), { content: rfc822(2), internalDate: new Date() })).rejects.toBeInstanceOf(MailboxNotFoundError);
+        await expect(manager.appendContent(bob, mailbox.id, { content: rfc822(3), internalDate: new Date() })).rejects.toBeInstanceOf(MailboxNotFoundError);
+        await manager.setRights(alice, 'INBOX', bob, 'lr');
+        await expect(manager.appendContent(bob, mailbox.id, { content: rfc822(4), internalDate: new Date() })).rejects.toBeInstanceOf(NoRightError);
+        await expect(manager.appendContent(alice, mailbox.id, { content: rfc822(5), internalDate: new Date('nope') })).rejects.toBeInstanceOf(MailboxLimitError);
+        expect(await uidsOf(mailbox.id)).toEqual([]);
+      });
+
+      it('reads and parses a blob appended to several mailboxes once, and still refuses it once it is gone', async () => {
+        const reads: string[] = [];
+        const read = f.blobs.read.bind(f.blobs);
+        f.blobs.read = async (bucket, blobId) => {
+          reads.push(blobId);
+          return read(bucket, blobId);
+        };
+        const stored = await request(1, {}, rfc822(1, { Subject: 'For everyone' }));
+        const boxes = await Promise.all([alice, bob, 'carol@example.com'].map((user) => manager.ensureMailbox(user, 'INBOX')));
+        const appended = await Promise.all(boxes.map((box) => manager.appendMessage(box.id, stored)));
+        expect(appended.map((m) => m.uid)).toEqual([1, 1, 1]);
+        expect(reads.filter((id) => id === stored.blobId)).toHaveLength(1);
+        await f.blobs.delete(MAIL_BUCKET, stored.blobId);
+        await expect(manager.appendMessage(boxes[0].id, stored)).rejects.toBeInstanceOf(NotFoundError);
+      });
+
+      it('returns small and large bodies of a full fetch byte-exact, and a missing blob only fails its own open', async () => {
+        const mailbox = await manager.createMailbox(alice, 'INBOX');
+        const small = rfc822(1);
+        const large = rfc822(2, {}, `${'y'.repeat(998)}\r\n`.repeat(Math.ceil((PREFETCH_MAX_BYTES * 2) / 1000)));
+        const gone = rfc822(3);
+        await manager.append(alice, mailbox.id, await request(1, {}, small));
+        await manager.append(alice, mailbox.id, await request(2, {}, large));
+        const missing = await manager.append(alice, mailbox.id, await request(3, {}, gone));
+        await f.blobs.delete(MAIL_BUCKET, missing.blobId);
+        const fetched = await collect(manager.getMessages(alice, mailbox.id, [ALL_UIDS], 'full'));
+        expect(fetched.map((m) => m.uid)).toEqual([1, 2, 3]);
+        expect(await readAll(await (fetched[0].openContent as () => Promise<Readable>)())).toEqual(small);
+        expect(await readAll(await (fetched[1].openContent as () => Promise<Readable>)())).toEqual(large);
+        await expect((fetched[2].openContent as () => Promise<Readable>)()).rejects.toBeInstanceOf(NotFoundError);
+      });
+    });
+
+    describe('parsed data and the expunge log', () => {
+      it('removes parsed data and thread entries with the last copy of a message, and not before', async () => {
+        const inbox = await manager.createMailbox(alice, 'INBOX');
+        const archive = await manager.createMailbox(alice, 'Archive');
+        const root = await manager.append(alice, inbox.id, await request(1, {}, rfc822(1, { 'Message-ID': '<root@x>', Subject: 'Plans' })));
+        const reply = await manager.append(alice, inbox.id, await request(2, {}, rfc822(2, { 'Message-ID': '<r1@x>', 'In-Reply-To': '<root@x>', Subject: 'Re: Plans' })));
+        await manager.copyMessages(alice, inbox.id, [range(2, 2)], archive.id);
+        await manager.updateFlags(alice, inbox.id, [range(2, 2)], { mode: 'add', flags: ['\\Deleted'] });
+        await manager.expunge(alice, inbox.id);
+        expect((await f.mapper.getContents([reply.messageId], false)).has(reply.messageId)).toBe(true);
+        expect((await f.mapper.findThreads(alice, ['r1@x'])).map((t) => t.threadId)).toEqual([root.threadId]);
+
+        await manager.updateFlags(alice, archive.id, [ALL_UIDS], { mode: 'add', flags: ['\\Deleted'] });
+        expect(await manager.expunge(alice, archive.id)).toEqual([1]);
+        expect((await f.mapper.getContents([reply.messageId], true)).size).toBe(0);
+        expect(await f.mapper.findThreads(alice, ['r1@x'])).toEqual([]);
+        // The root still exists: its own entry stays, and a new reply to it joins its thread.
+        expect((await f.mapper.getContents([root.messageId], false)).has(root.messageId)).toBe(true);
+        const late = await manager.append(alice, inbox.id, await request(3, {}, rfc822(3, { 'Message-ID': '<r2@x>', 'In-Reply-To': '<root@x>', Subject: 'Re: Plans' })));
+        expect(late.threadId).toBe(root.threadId);
+      });
+
+      it('removes the parsed data of the messages of a deleted mailbox that have no other copy', async () => {
+        const a = await manager.createMailbox(alice, 'A');
+        const b = await manager.createMailbox(alice, 'B');
+        const only = await manager.append(alice, a.id, await request(1));
+        const shared = await manager.append(alice, a.id, await request(2));
+        await manager.copyMessages(alice, a.id, [range(2, 2)], b.id);
+        await manager.deleteMailbox(alice, 'A');
+        const left = await f.mapper.getContents([only.messageId, shared.messageId], false);
+        expect([...left.keys()]).toEqual([shared.messageId]);
+      });
+
+      it('answers VANISHED exactly inside the retained window and with a full resync before it, pruning the log', async () => {
+        const g = await mailboxFixture(() => makeTestee({ expungeLogWindow: 10 }));
+        try {
+          const m = g.manager;
+          const mailbox = await m.createMailbox(alice, 'INBOX');
+          for (let n = 1; n <= 5; n++) {
+            const stored = await g.blobs.put(MAIL_BUCKET, rfc822(n));
+            await m.append(alice, mailbox.id, { blobId: stored.blobId, size: stored.size, internalDate: new Date() });
+          }
+          await m.updateFlags(alice, mailbox.id, [range(1, 1)], { mode: 'add', flags: ['\\Deleted'] });
+          expect(await m.expunge(alice, mailbox.id)).toEqual([1]);
+          const early = (await m.getMailboxById(mailbox.id))?.highestModSeq as number;
+          expect(await m.expungedSince(alice, mailbox.id, early - 1)).toEqual([1]);
+          for (let i = 0; i < 12; i++) await m.updateFlags(alice, mailbox.id, [range(2, 2)], { mode: i % 2 === 0 ? 'add' : 'remove', flags: ['$K'] });
+          await m.updateFlags(alice, mailbox.id, [range(3, 3)], { mode: 'add', flags: ['\\Deleted'] });
+          expect(await m.expunge(alice, mailbox.id)).toEqual([3]);
+          const highest = (await m.getMailboxById(mailbox.id))?.highestModSeq as number;
+          expect(highest - early).toBeGreaterThan(10);
+          // Inside the window: exact.
+          expect(await m.expungedSince(alice, mailbox.id, highest - 10)).toEqual([3]);
+          expect(await g.mapper.expungedSince(mailbox.id, highest - 1)).toEqual([{ uid: 3, modSeq: highest }]);
+          // Older than the window: unknown to the log, answered with every UID below UIDNEXT that is gone.
+          expect(await g.mapper.expungedSince(mailbox.id, early - 1)).toBeNull();
+          expect(await m.expungedSince(alice, mailbox.id, early - 1)).toEqual([1, 3]);
+          expect(await m.expungedSince(alice, mailbox.id, 0)).toEqual([1, 3]);
+        } finally {
+          await g.cleanup();
+        }
+      });
+
+      it('refuses a negative or fractional MODSEQ for expungedSince', async () => {
+        const mailbox = await manager.createMailbox(alice, 'INBOX');
+        await expect(manager.expungedSince(alice, mailbox.id, -1)).rejects.toBeInstanceOf(MailboxLimitError);
+        await expect(manager.expungedSince(alice, mailbox.id, 1.5)).rejects.toBeInstanceOf(MailboxLimitError);
+        await expect(manager.expungedSince(alice, randomUUID(), 0)).rejects.toBeInstanceOf(MailboxNotFoundError);
       });
     });
 

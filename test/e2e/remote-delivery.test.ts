@@ -1,6 +1,6 @@
 import type { DeliveryStatus } from '../../workflows/deliver-remotely';
 import { adminPut, sendMail } from '../helpers/postflow';
-import { eventually, silentServer, SmtpSink, startRemoteTestNode, tableResolver, type RemoteTestNode } from '../mailet/remote-node';
+import { eventually, relayingGraph, silentServer, SmtpSink, startRemoteTestNode, tableResolver, type RemoteTestNode } from '../mailet/remote-node';
 
 const ALICE = 'alice@local.test';
 
@@ -16,7 +16,12 @@ describe('RemoteDelivery against real SMTP servers on loopback', () => {
   beforeAll(async () => {
     sink = await new SmtpSink().start();
     silent = await silentServer();
-    node = await startRemoteTestNode({ resolver: tableResolver({ 'remote.test': sink.port, 'silent.test': silent.port }), delays: '1000, 2000', maxRetries: 2 });
+    // strict.test is relayed with sendpartial=false (James' mailet default); every other domain with
+    // the default graph's sendpartial=true (James' distributed mailetcontainer.xml).
+    const graph = relayingGraph();
+    const relay = graph.processors.find((p) => p.name === 'relay')!;
+    relay.steps.unshift({ matcher: 'HostIs=strict.test', mailet: 'RemoteDelivery', params: { outgoingQueue: 'outgoing', maxDnsProblemRetries: '0', bounceProcessor: 'bounces' } });
+    node = await startRemoteTestNode({ resolver: tableResolver({ 'remote.test': sink.port, 'strict.test': sink.port, 'silent.test': silent.port }), delays: '1000, 2000', maxRetries: 2, graph });
     expect((await adminPut(node.webadmin, '/domains/local.test')).status).toBe(204);
     expect((await adminPut(node.webadmin, `/users/${ALICE}`, { password: 'pw' })).status).toBe(204);
   }, 120_000);
@@ -67,6 +72,46 @@ describe('RemoteDelivery against real SMTP servers on loopback', () => {
     expect(dsn).toContain('Content-Type: text/rfc822-headers');
     expect(dsn).toContain('Subject: partial');
     expect(dsn).not.toContain('Final-Recipient: rfc822; bob@remote.test');
+  });
+
+  it('with sendpartial=true delivers to the accepted recipient and retries only the one refused with 4xx', async () => {
+    sink.answer = (rcpt, attempt) => (rcpt === 'soon@remote.test' && attempt === 1 ? { code: 452, message: '4.2.2 Mailbox full, try later' } : null);
+    const { mailId } = await sendMail(node.app.ports.smtp as number, { from: ALICE, to: ['now@remote.test', 'soon@remote.test'] }, message('partial temporary', 'now@remote.test'));
+    const status = await outgoing(mailId, 'remote.test');
+    expect(status).toMatchObject({ attempt: 2, failed: [], pending: [] });
+    expect([...status.delivered].sort()).toEqual(['now@remote.test', 'soon@remote.test']);
+    const copies = sink.received.filter((m) => m.data.includes('Subject: partial temporary'));
+    expect(copies.map((m) => m.to)).toEqual([['now@remote.test'], ['soon@remote.test']]);
+  });
+
+  it('with sendpartial=false sends to nobody when one recipient is refused with 5xx, and bounces both', async () => {
+    sink.answer = (rcpt) => (rcpt === 'nobody@strict.test' ? { code: 550, message: '5.1.1 <nobody@strict.test>: Recipient address rejected' } : null);
+    const { mailId } = await sendMail(node.app.ports.smtp as number, { from: ALICE, to: ['bob@strict.test', 'nobody@strict.test'] }, message('all or nothing', 'bob@strict.test'));
+    const status = await outgoing(mailId, 'strict.test');
+    expect(status).toMatchObject({ attempt: 1, delivered: [], pending: [] });
+    const failed = Object.fromEntries(status.failed.map((f) => [f.recipient, f]));
+    expect(Object.keys(failed).sort()).toEqual(['bob@strict.test', 'nobody@strict.test']);
+    expect(failed['nobody@strict.test'].status).toBe('5.1.1');
+    expect(failed['bob@strict.test'].status).toMatch(/^5\./);
+    expect(failed['bob@strict.test'].diagnostic).toMatch(/nobody@strict\.test was refused.*sendpartial is false/);
+    // The transaction was aborted before DATA: the sink never received this message.
+    expect(sink.received.some((m) => m.data.includes('Subject: all or nothing'))).toBe(false);
+    expect(sink.attempts.get('bob@strict.test')).toBe(1);
+    await dsnFor('nobody@strict.test');
+    const dsn = await dsnFor('bob@strict.test');
+    expect(dsn).toContain('Subject: all or nothing');
+  });
+
+  it('with sendpartial=false retries every recipient when one is refused with 4xx, then delivers them together', async () => {
+    sink.answer = (rcpt, attempt) => (rcpt === 'busy@strict.test' && attempt === 1 ? { code: 451, message: '4.3.0 Try again later' } : null);
+    const { mailId } = await sendMail(node.app.ports.smtp as number, { from: ALICE, to: ['carol@strict.test', 'busy@strict.test'] }, message('together later', 'carol@strict.test'));
+    const status = await outgoing(mailId, 'strict.test');
+    expect(status).toMatchObject({ attempt: 2, failed: [], pending: [] });
+    expect([...status.delivered].sort()).toEqual(['busy@strict.test', 'carol@strict.test']);
+    const copies = sink.received.filter((m) => m.data.includes('Subject: together later'));
+    expect(copies).toHaveLength(1);
+    expect([...copies[0].to].sort()).toEqual(['busy@strict.test', 'carol@strict.test']);
+    expect(sink.attempts.get('carol@strict.test')).toBe(2);
   });
 
   it('gives up on a remote MX that never answers after maxRetries, and bounces', async () => {

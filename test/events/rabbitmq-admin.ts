@@ -37,6 +37,21 @@ export class RabbitMqAdmin {
     return mine.length;
   }
 
+  /**
+   * Deletes the exchanges and queues of a test run (names `<prefix>-…`) from a vhost: a run on the
+   * shared broker must not leave them behind. Returns how many it deleted.
+   */
+  async deleteByPrefix(prefix: string, vhost = '/'): Promise<number> {
+    if (!/^[A-Za-z0-9._-]{4,}$/.test(prefix)) throw new Error(`Refusing to delete by the prefix ${JSON.stringify(prefix)}`);
+    const v = encodeURIComponent(vhost);
+    const mine = (items: { name: string }[]) => items.map((i) => i.name).filter((name) => name.startsWith(`${prefix}-`));
+    const queues = mine((await (await this.request('GET', `/queues/${v}?columns=name`)).json()) as { name: string }[]);
+    const exchanges = mine((await (await this.request('GET', `/exchanges/${v}?columns=name`)).json()) as { name: string }[]);
+    for (const queue of queues) await this.request('DELETE', `/queues/${v}/${encodeURIComponent(queue)}`, undefined, [404]);
+    for (const exchange of exchanges) await this.request('DELETE', `/exchanges/${v}/${encodeURIComponent(exchange)}`, undefined, [404]);
+    return queues.length + exchanges.length;
+  }
+
   async deleteQueue(vhost: string, queue: string): Promise<void> {
     await this.request('DELETE', `/queues/${encodeURIComponent(vhost)}/${encodeURIComponent(queue)}`);
   }

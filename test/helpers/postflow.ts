@@ -10,6 +10,9 @@ import { startPostflow, type RunningPostflow } from '../../src/app';
 import { loadConfig } from '../../src/config/load-config';
 import type { PostflowConfig } from '../../src/config/schema';
 import { bundleWorkflows } from '../../workers/mail-worker';
+import { Client as CassandraClient } from 'cassandra-driver';
+import { RabbitMqAdmin } from '../events/rabbitmq-admin';
+import { OpenSearchSearchIndex } from '../../src/search/opensearch/opensearch-search-index';
 
 /** Temporal frontend the tests use: the one `scripts/engines.sh up` starts. */
 export const TEST_TEMPORAL_ADDRESS = process.env.POSTFLOW_TEST_TEMPORAL_ADDRESS ?? '127.0.0.1:7233';
@@ -28,9 +31,16 @@ export interface TestNode {
 }
 
 /** Starts a Postflow node on ephemeral ports with its own data folder, task queue and keyspace. */
-export async function startTestNode(profile: 'embedded' | 'distributed', overrides: Record<string, unknown> = {}): Promise<TestNode> {
+export async function startTestNode(
+  profile: 'embedded' | 'distributed',
+  overrides: Record<string, unknown> = {},
+  /** Nodes of one cluster share a keyspace (and pass one `rabbitmq.prefix` and `temporal.taskQueue` in `overrides`). */
+  options: { keyspace?: string } = {},
+): Promise<TestNode> {
   const dataDir = mkdtempSync(path.join(tmpdir(), 'postflow-test-'));
   const runId = randomUUID().slice(0, 8);
+  // Distributed nodes get their own exchange prefix (deleted on stop) unless the test gives one.
+  const ownPrefix = profile === 'distributed' && !(overrides.rabbitmq as { prefix?: string } | undefined)?.prefix ? `postflow-e2e-${runId}` : undefined;
   const config = loadConfig({
     env: {},
     overrides: deepMerge(
@@ -42,12 +52,29 @@ export async function startTestNode(profile: 'embedded' | 'distributed', overrid
         imap: { port: 0, tlsPort: 0 },
         webadmin: { port: 0 },
         temporal: { address: TEST_TEMPORAL_ADDRESS, taskQueue: `test-${runId}` },
+        ...(ownPrefix ? { rabbitmq: { prefix: ownPrefix } } : {}),
+        // Nodes of one cluster (one keyspace) share one search index; it goes with the keyspace.
+        ...(profile === 'distributed' ? { opensearch: { indexPrefix: searchIndexPrefix(options.keyspace ?? `postflow_e2e_${runId}`) } } : {}),
       },
       overrides,
     ),
   });
-  const keyspace = profile === 'distributed' ? `postflow_e2e_${runId}` : undefined;
-  const app = await startPostflow({ config, logger: pino({ level: config.logLevel }), workflowBundle: await sharedWorkflowBundle(), keyspace });
+  const keyspace = profile === 'distributed' ? (options.keyspace ?? `postflow_e2e_${runId}`) : undefined;
+  const cleanUp = async () => {
+    // Best effort: a slow engine during clean-up must not fail the suite that ran fine.
+    if (ownPrefix) await new RabbitMqAdmin(config).deleteByPrefix(ownPrefix).catch((err: Error) => console.warn(`RabbitMQ clean-up of ${ownPrefix} failed: ${err.message}`));
+    // A keyspace this helper named goes with the node (a shared one is the test's to drop).
+    if (keyspace && !options.keyspace) await dropKeyspace(config, keyspace).catch((err: Error) => console.warn(`DROP KEYSPACE ${keyspace} failed: ${err.message}`));
+  };
+  let app: RunningPostflow;
+  try {
+    app = await startPostflow({ config, logger: pino({ level: config.logLevel }), workflowBundle: await sharedWorkflowBundle(), keyspace });
+  } catch (err) {
+    // A node that failed to start may have declared its exchanges already.
+    rmSync(dataDir, { recursive: true, force: true });
+    await cleanUp();
+    throw err;
+  }
   return {
     app,
     config,
@@ -55,8 +82,37 @@ export async function startTestNode(profile: 'embedded' | 'distributed', overrid
     async stop() {
       await app.stop();
       rmSync(dataDir, { recursive: true, force: true });
+      await cleanUp();
+      if (keyspace && !options.keyspace) await dropSearchIndex(config, keyspace).catch((err: Error) => console.warn(`Search index clean-up of ${keyspace} failed: ${err.message}`));
     },
   };
+}
+
+/** OpenSearch index prefix of the test cluster of a keyspace: its nodes share one index. */
+export function searchIndexPrefix(keyspace: string): string {
+  return `${keyspace}-`.replace(/_/g, '-');
+}
+
+/** Drops the OpenSearch index of the test cluster of a keyspace (its nodes are stopped; a test sharing a keyspace calls it with dropKeyspace). */
+export async function dropSearchIndex(config: PostflowConfig, keyspace: string): Promise<void> {
+  const index = OpenSearchSearchIndex.lazy({ ...config.opensearch, indexPrefix: searchIndexPrefix(keyspace) });
+  try {
+    await index.dropIndex();
+  } finally {
+    await index.close();
+  }
+}
+
+/** Drops a test keyspace (the node that used it is stopped). */
+export async function dropKeyspace(config: PostflowConfig, keyspace: string): Promise<void> {
+  if (!/^postflow_[a-z0-9_]+$/.test(keyspace)) throw new Error(`Refusing to drop the keyspace ${keyspace}`);
+  // DDL on a busy single node can take far longer than a query: a generous read timeout.
+  const client = new CassandraClient({ contactPoints: [...config.cassandra.contactPoints], localDataCenter: config.cassandra.localDataCenter, socketOptions: { readTimeout: 45_000 } });
+  try {
+    await client.execute(`DROP KEYSPACE IF EXISTS ${keyspace}`);
+  } finally {
+    await client.shutdown();
+  }
 }
 
 export async function sendMail(port: number, envelope: { from: string; to: string[] }, raw: string | Buffer): Promise<{ mailId: string; response: string }> {

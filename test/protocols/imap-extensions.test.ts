@@ -275,7 +275,9 @@ describe('IMAP extensions (ENABLE, ID, NAMESPACE, CHECK, STATUS, IDLE, SEARCH)',
       expect(await client.command('a1', 'SEARCH RETURN (MIN MAX COUNT) UNSEEN')).toEqual(['* ESEARCH (TAG "a1") MIN 2 MAX 3 COUNT 2', 'a1 OK SEARCH completed']);
       expect(await client.command('a2', 'UID SEARCH RETURN () ALL')).toEqual(['* ESEARCH (TAG "a2") UID ALL 1:3', 'a2 OK UID SEARCH completed']);
       expect(await client.command('a3', 'SEARCH RETURN (COUNT ALL) DRAFT')).toEqual(['* ESEARCH (TAG "a3") COUNT 0', 'a3 OK SEARCH completed']);
-      expect(await client.command('a4', 'SEARCH RETURN (SAVE) ALL')).toEqual(['a4 BAD Unknown SEARCH return option']);
+      // SAVE is SEARCHRES (RFC 5182): no ESEARCH answer when alone; other unknown options are BAD.
+      expect(await client.command('a4', 'SEARCH RETURN (SAVE) ALL')).toEqual(['a4 OK SEARCH completed, result saved']);
+      expect(await client.command('a5', 'SEARCH RETURN (PARTIAL 1:5) ALL')).toEqual(['a5 BAD Unknown SEARCH return option']);
     });
 
     it('works with imapflow', async () => {

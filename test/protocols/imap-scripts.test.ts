@@ -51,6 +51,44 @@ const MULTIPART = Buffer.from(
   ].join('\r\n'),
 );
 
+/** A thread (Message-ID / In-Reply-To / References), a reply under another subject, and an orphan reply (THREAD). */
+const THREAD_MESSAGES: Buffer[] = [
+  ['Message-ID: <plan@remote.example>', 'Subject: Plan', 'Date: Thu, 07 Mar 2024 09:00:00 +0000'],
+  ['Message-ID: <plan-re1@remote.example>', 'In-Reply-To: <plan@remote.example>', 'References: <plan@remote.example>', 'Subject: Re: Plan', 'Date: Fri, 08 Mar 2024 09:00:00 +0000'],
+  ['Message-ID: <plan-re2@remote.example>', 'References: <plan@remote.example> <plan-re1@remote.example>', 'Subject: RE: plan', 'Date: Sat, 09 Mar 2024 09:00:00 +0000'],
+  ['Message-ID: <aside@remote.example>', 'References: <plan@remote.example>', 'Subject: Something else', 'Date: Sun, 10 Mar 2024 09:00:00 +0000'],
+  ['Message-ID: <orphan@remote.example>', 'References: <never-seen@remote.example>', 'Subject: Re: Orphan', 'Date: Mon, 11 Mar 2024 09:00:00 +0000'],
+].map((headers) => Buffer.from([`From: fay@remote.example`, `To: someone@${DOMAIN}`, ...headers, '', 'Body.', ''].join('\r\n')));
+
+/** Parts in quoted-printable, base64 and an encoding BINARY cannot remove (RFC 3516). */
+const BINARY_MESSAGE = Buffer.from(
+  [
+    'From: gil@remote.example',
+    'Subject: Binary',
+    'Date: Tue, 12 Mar 2024 09:00:00 +0000',
+    'MIME-Version: 1.0',
+    'Content-Type: multipart/mixed; boundary="BB"',
+    '',
+    '--BB',
+    'Content-Type: text/plain; charset=utf-8',
+    'Content-Transfer-Encoding: quoted-printable',
+    '',
+    'caf=C3=A9 =3D ok',
+    '--BB',
+    'Content-Type: application/octet-stream',
+    'Content-Transfer-Encoding: base64',
+    '',
+    'AAECAwQ=',
+    '--BB',
+    'Content-Type: application/x-foo',
+    'Content-Transfer-Encoding: x-uuencode',
+    '',
+    'begin 644 foo',
+    '--BB--',
+    '',
+  ].join('\r\n'),
+);
+
 /** Each conversation script of test/protocols/imap/*.txt, against a real node of each profile. */
 describe.each(['embedded', 'distributed'] as const)('IMAP conversation scripts on the %s profile', (profile) => {
   let node: TestNode;
@@ -87,6 +125,10 @@ describe.each(['embedded', 'distributed'] as const)('IMAP conversation scripts o
       {
         deliver: async ([subject]) => deliver(inbox, message('dan@remote.example', subject ?? 'pushed', 'Wed, 06 Mar 2024 09:00:00 +0000', 'Pushed.'), []),
         'deliver-multipart': async () => deliver(inbox, MULTIPART, []),
+        'deliver-thread': async () => {
+          for (const bytes of THREAD_MESSAGES) await deliver(inbox, bytes, []);
+        },
+        'deliver-binary': async () => deliver(inbox, BINARY_MESSAGE, []),
         flag: async ([uid, flag]) => void (await mailboxes.addFlags(inbox.id, { from: Number(uid), to: Number(uid) }, [flag])),
       },
     );

@@ -302,6 +302,19 @@ describe('IMAP server', () => {
       ]);
     });
 
+    it('without a MailboxManager: no OBJECTID/IMAP4rev2, no MAILBOXID, THREADID refused, EMAILID still searchable', async () => {
+      const client = await rawLoggedIn();
+      const capability = (await client.command('c1', 'CAPABILITY'))[0];
+      expect(capability).not.toMatch(/OBJECTID|IMAP4rev2|SEARCHRES/);
+      expect(await client.command('c2', 'ENABLE IMAP4rev2')).toEqual(['* ENABLED', 'c2 OK ENABLE completed']);
+      expect(await client.command('c3', 'STATUS INBOX (MAILBOXID)')).toEqual(['c3 BAD Unknown STATUS item MAILBOXID']);
+      const selected = await client.command('c4', 'EXAMINE INBOX');
+      expect(selected.some((line) => line.includes('MAILBOXID'))).toBe(false);
+      expect(selected).toContain('* 0 RECENT');
+      expect(await client.command('c5', 'SEARCH THREADID T1')).toEqual(['c5 BAD SEARCH THREADID is not supported by this server']);
+      expect(await client.command('c6', 'SEARCH EMAILID nosuchid')).toEqual(['* SEARCH', 'c6 OK SEARCH completed']);
+    });
+
     it('refuses a missing mailbox with NONEXISTENT and leaves the selected state', async () => {
       const client = await rawLoggedIn();
       await client.command('a1', 'SELECT INBOX');
@@ -453,6 +466,31 @@ describe('IMAP server', () => {
       const lines = await client.readUntilTagged('a4');
       expect(lines.filter((line) => /^a\d /.test(line)).map((line) => line.slice(0, 5))).toEqual(['a1 OK', 'a2 OK', 'a3 OK', 'a4 OK']);
       expect(lines).toContain('* 1 FETCH (UID 1)');
+    });
+
+    it('answers a range FETCH with small bodies from memory and a large one streamed, in order and byte for byte', async () => {
+      let streams = 0;
+      const read = blobs.read.bind(blobs);
+      blobs.read = (bucket, blobId) => {
+        streams++;
+        return read(bucket, blobId);
+      };
+      const client = await rawLoggedIn();
+      await client.command('a1', 'SELECT INBOX');
+      client.write('a2 FETCH 1:3 (UID BODY.PEEK[])\r\n');
+      for (const [sequence, uid] of [
+        [1, 1],
+        [2, 3],
+        [3, 4],
+      ]) {
+        const bytes = contents.get(uid) as Buffer;
+        expect(await client.readLine()).toBe(`* ${sequence} FETCH (UID ${uid} BODY[] {${bytes.length}}`);
+        expect((await client.readBytes(bytes.length)).equals(bytes)).toBe(true);
+        expect(await client.readLine()).toBe(')');
+      }
+      expect(await client.readLine()).toBe('a2 OK FETCH completed');
+      // Only the message above INLINE_CONTENT_MAX was streamed; the small ones were read in one call each.
+      expect(streams).toBe(1);
     });
 
     it('streams bodies no faster than a slow client reads them', async () => {

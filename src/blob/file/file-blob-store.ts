@@ -67,8 +67,7 @@ export class FileBlobStore implements BlobStorage {
         try {
           await handle.sync();
           await close();
-          await fs.mkdir(path.dirname(finalPath), { recursive: true });
-          await fs.rename(tmpPath, finalPath);
+          await renameCreatingDirectory(tmpPath, finalPath);
           await syncDirectory(path.dirname(finalPath));
         } catch (err) {
           await close().catch(() => undefined);
@@ -201,6 +200,28 @@ export class FileBlobStore implements BlobStorage {
       const file = this.pathOf(bucket, blobId);
       await fs.mkdir(path.dirname(file), { recursive: true });
       await this.restore(path.join(this.trashDir, name), file);
+    }
+  }
+}
+
+/**
+ * Most puts land in an existing fan-out directory: it is created only when the rename says it is
+ * missing. A directory created here is made durable too (its entry in its parent is fsynced, and
+ * the parent's in the bucket directory): otherwise a power loss could drop the new directory with
+ * the blob in it, after the put was acknowledged.
+ */
+async function renameCreatingDirectory(from: string, to: string): Promise<void> {
+  try {
+    await fs.rename(from, to);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    const leaf = path.dirname(to);
+    // The first directory mkdir created (the bucket's on the very first put); none when a concurrent put created them.
+    const created = (await fs.mkdir(leaf, { recursive: true })) ?? path.dirname(leaf);
+    await fs.rename(from, to);
+    for (let dir = leaf; ; dir = path.dirname(dir)) {
+      await syncDirectory(path.dirname(dir));
+      if (dir === created || dir.length <= created.length) break;
     }
   }
 }

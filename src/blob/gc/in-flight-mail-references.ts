@@ -2,8 +2,12 @@ import type { Client } from '@temporalio/client';
 import type { BlobReferenceSource } from '../api/blob-references';
 import { collectJsonBlobIds } from './blob-id-columns';
 
-/** Workflows whose input carries blob references (the mail reference of a received mail). */
-export const IN_FLIGHT_WORKFLOW_TYPES: readonly string[] = ['processMail'];
+/**
+ * Workflows whose input carries blob references: the mail reference of a received mail
+ * (`processMail`), and of a mail in the outgoing queue (`deliverRemotely`, which outlives the
+ * `processMail` that started it and may retry for days: its input is the only reference).
+ */
+export const IN_FLIGHT_WORKFLOW_TYPES: readonly string[] = ['processMail', 'deliverRemotely'];
 /** Histories read at once. */
 const CONCURRENCY = 16;
 

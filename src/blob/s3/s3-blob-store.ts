@@ -29,6 +29,8 @@ export type S3Config = PostflowConfig['s3'];
 export const S3_CONNECTION_TIMEOUT_MS = 5_000;
 /** A request whose socket stays idle this long fails (large bodies stream well within it). */
 export const S3_SOCKET_TIMEOUT_MS = 60_000;
+/** S3's `Last-Modified` is an HTTP date: whole seconds. */
+const LAST_MODIFIED_RESOLUTION_MS = 1_000;
 
 /**
  * Blobs as S3 objects: bucket `<bucketPrefix><bucket>`, key = the SHA-256 hex of the bytes.
@@ -160,7 +162,10 @@ export class S3BlobStore implements BlobStorage {
    */
   async deleteIfUnmodifiedSince(bucket: string, blobId: BlobId, cutoff: Date): Promise<boolean> {
     const info = await this.stat(bucket, blobId);
-    if (!info || info.lastModified >= cutoff) return false;
+    // LastModified is truncated to whole seconds: a blob stored again (deduplicated) just after the
+    // cut-off, within the same second, reads as older than it. Only a blob whose whole second
+    // ended before the cut-off is old.
+    if (!info || info.lastModified.getTime() + LAST_MODIFIED_RESOLUTION_MS > cutoff.getTime()) return false;
     await this.delete(bucket, blobId);
     return true;
   }

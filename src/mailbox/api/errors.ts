@@ -4,7 +4,7 @@ import { AlreadyExistsError, InvalidInputError, NotFoundError, PermanentError } 
  * Response codes of RFC 5530 (and RFC 9051 `HASCHILDREN`, RFC 5464 `METADATA`) that the IMAP edge
  * puts in its `NO [CODE]`; JMAP and WebAdmin map them to their own errors.
  */
-export type MailboxErrorCode = 'NONEXISTENT' | 'ALREADYEXISTS' | 'NOPERM' | 'CANNOT' | 'HASCHILDREN' | 'LIMIT' | 'METADATA TOOMANY' | 'METADATA MAXSIZE';
+export type MailboxErrorCode = 'NONEXISTENT' | 'ALREADYEXISTS' | 'NOPERM' | 'CANNOT' | 'HASCHILDREN' | 'LIMIT' | 'METADATA TOOMANY' | 'METADATA MAXSIZE' | 'OVERQUOTA';
 
 /** Every mailbox error carries the response code the protocols answer with. */
 export interface CodedMailboxError {
@@ -55,6 +55,18 @@ export class MailboxLimitError extends InvalidInputError implements CodedMailbox
   }
 }
 
+/** Storing the message would exceed the owner's quota (RFC 9208 §4.3 `OVERQUOTA`; James OverQuotaException). */
+export class OverQuotaError extends PermanentError implements CodedMailboxError {
+  readonly code = 'OVERQUOTA' as const;
+  constructor(
+    message: string,
+    /** The resource that would be exceeded: message count or size in octets. */
+    readonly resource: 'count' | 'size',
+  ) {
+    super(message);
+  }
+}
+
 /** The response code of a mailbox error, or undefined for any other error. */
 export function mailboxErrorCode(err: unknown): MailboxErrorCode | undefined {
   if (err instanceof Error && 'code' in err) {
@@ -66,7 +78,8 @@ export function mailboxErrorCode(err: unknown): MailboxErrorCode | undefined {
       err instanceof NoRightError ||
       err instanceof HasChildrenError ||
       err instanceof MailboxOperationError ||
-      err instanceof MailboxLimitError
+      err instanceof MailboxLimitError ||
+      err instanceof OverQuotaError
     ) {
       return code;
     }

@@ -36,6 +36,13 @@ export interface FetchedMessage extends MessageRecord {
   openContent?: () => Promise<Readable>;
 }
 
+/** An append of content that is not in the blob store yet (see `appendContent`). */
+export interface ContentAppendRequest extends Omit<AppendRequest, 'blobId' | 'size' | 'parsed'> {
+  content: Readable | Buffer;
+  /** Refuse (BlobTooLargeError, nothing appended) past this many bytes. */
+  maxBytes?: number;
+}
+
 export interface UidMapping {
   sourceUid: number;
   uid: number;
@@ -92,8 +99,20 @@ export interface MailboxManager extends MailboxStore {
   /** RFC 5464 SETMETADATA: `/shared/` entries need `n`, `/private/` ones `l`; a null value removes. All or nothing. */
   setAnnotations(user: string, ref: MailboxRef, annotations: readonly Annotation[]): Promise<void>;
 
-  /** Appends (needs `i`; flags other than \Seen/\Deleted need `w`, which are silently dropped without it as RFC 4314 says). */
+  /**
+   * Appends (needs `i`; flags other than \Seen/\Deleted need `w`, which are silently dropped without it as RFC 4314 says).
+   * Without `request.parsed`, the stored blob is read and parsed once; the parse is kept (by blob
+   * id, bounded) so appending one blob to several mailboxes or users — LocalDelivery's one append
+   * per recipient — reads and parses it once. Concurrent appends on the embedded profile are
+   * committed together (one transaction, one fsync).
+   */
   append(user: string, mailboxId: string, request: AppendRequest): Promise<MessageRecord>;
+  /**
+   * APPEND of bytes not yet stored (IMAP APPEND, JMAP Email/import of an upload): checks `i`,
+   * then stores the bytes in the mail bucket while parsing them in the same pass (nothing is read
+   * back), then appends. The blob of an append that fails after the put is left to blob GC.
+   */
+  appendContent(user: string, mailboxId: string, request: ContentAppendRequest): Promise<MessageRecord>;
   /** Messages of the ranges in UID order (needs `r`). */
   getMessages(user: string, mailboxId: string, ranges: readonly UidRange[], fetch?: FetchGroup): AsyncIterable<FetchedMessage>;
   /** COPY (needs `r` on the source, `i` on the target). Mappings in source UID order (COPYUID). */

@@ -57,14 +57,42 @@ export interface MailboxMapper {
   expunge(mailboxId: string, ranges: readonly UidRange[]): Promise<ExpungedMessage[]>;
   /** Messages whose MODSEQ is above `modSeq`, in MODSEQ order (RFC 7162 CHANGEDSINCE), without a scan. */
   changedSince(mailboxId: string, modSeq: number): AsyncIterable<MessageRecord>;
-  /** Messages expunged with a MODSEQ above `modSeq` (RFC 7162 VANISHED), in MODSEQ order. */
-  expungedSince(mailboxId: string, modSeq: number): Promise<{ uid: number; modSeq: number }[]>;
+  /**
+   * Messages expunged with a MODSEQ above `modSeq` (RFC 7162 VANISHED), in MODSEQ order; null when
+   * `modSeq` is older than the retained expunge log (see EXPUNGE_LOG_WINDOW): the answer is then
+   * unknown and the caller falls back to a full resync.
+   */
+  expungedSince(mailboxId: string, modSeq: number): Promise<{ uid: number; modSeq: number }[] | null>;
   getLocations(messageId: string): Promise<MessageLocation[]>;
-  /** Stored parsed data by MessageId (`text` only when `withText`, '' otherwise). */
+  /**
+   * Stored parsed data by MessageId (`text` only when `withText`, '' otherwise). The parsed data
+   * and the thread lookup entries of a message are removed with its last copy (expunge, move-free
+   * delete of its mailbox).
+   */
   getContents(messageIds: readonly string[], withText: boolean): Promise<Map<string, StoredContent>>;
 
   /** Threads that messages with these RFC 5322 Message-IDs belong to, for this owner. */
   findThreads(owner: string, mimeMessageIds: readonly string[]): Promise<ThreadEntry[]>;
+}
+
+/**
+ * How far back the expunge log (QRESYNC VANISHED) reaches, in MODSEQs of the mailbox: records of
+ * expunges whose MODSEQ is at least this far below the mailbox's HIGHESTMODSEQ are pruned. The log
+ * thus holds at most the messages expunged during the last EXPUNGE_LOG_WINDOW changes of the
+ * mailbox. A client whose MODSEQ is older gets a full resync instead (James keeps a bounded
+ * history too): `expungedSince` answers with every UID below UIDNEXT that no longer exists.
+ */
+export const EXPUNGE_LOG_WINDOW = 100_000;
+
+/** Adapter options (tests shrink the window to exercise the pruning). */
+export interface MailboxMapperOptions {
+  /** Default EXPUNGE_LOG_WINDOW. */
+  expungeLogWindow?: number;
+}
+
+/** The lowest MODSEQ from which `expungedSince` is still exact, for a mailbox at `highestModSeq`. */
+export function expungeLogFloor(highestModSeq: number, window: number): number {
+  return Math.max(0, highestModSeq - window);
 }
 
 export interface NewMailbox {

@@ -163,46 +163,80 @@ const redirect = defineMailet<{ recipients: string[]; to?: string; sender?: stri
   },
 });
 
-/** RFC 3834 §2: no automatic reply to automatic mail, lists, or bulk mail. */
+/** RFC 3834 §2: no automatic reply to automatic mail, lists, or bulk mail (James AutomaticallySentMailDetector). */
 function isAutomatic(headers: HeaderSection): boolean {
   const autoSubmitted = headers.get('auto-submitted');
-  if (autoSubmitted && autoSubmitted.toLowerCase() !== 'no') return true;
-  if (headers.has('list-id') || headers.has('list-unsubscribe')) return true;
-  return /^(bulk|list|junk)$/i.test(headers.get('precedence') ?? '');
+  if (autoSubmitted && autoSubmitted.trim().toLowerCase() !== 'no') return true;
+  if (['list-id', 'list-unsubscribe', 'list-help', 'list-subscribe', 'list-post', 'list-owner', 'list-archive'].some((h) => headers.has(h))) return true;
+  if (/multipart\/report;[^]*report-type\s*=\s*"?disposition-notification/i.test(headers.get('content-type') ?? '')) return true;
+  return /^(bulk|list|junk)$/i.test((headers.get('precedence') ?? '').trim());
 }
 
-/** Answers on behalf of recipients who set a vacation notice (James `VacationMailet`, RFC 3834). */
+/** Senders that are lists or robots by name (James: owner-*, *-request, MAILER-DAEMON, LISTSERV, majordomo). */
+function isRobotSender(sender: string): boolean {
+  const local = sender.slice(0, sender.lastIndexOf('@')).toLowerCase();
+  return local.startsWith('owner-') || local.endsWith('-request') || ['mailer-daemon', 'listserv', 'majordomo'].includes(local);
+}
+
+/**
+ * Answers on behalf of recipients who set a vacation notice (James `VacationMailet`, RFC 3834):
+ * once per sender during a vacation (the notification registry), never to null senders, lists,
+ * robots or automatic mail.
+ */
 const vacationMailet = defineMailet({
   name: 'VacationMailet',
   params: z.object({}).passthrough(),
   async service(mail, context) {
     const lookup = context.services.vacation;
-    if (!lookup || mail.sender === null) return mail;
+    if (!lookup || mail.sender === null || isRobotSender(mail.sender)) return mail;
     const headers = await context.headers(mail);
     if (isAutomatic(headers)) return mail;
     const now = new Date();
+    const sender = mail.sender.toLowerCase();
     for (const recipient of mail.recipients) {
-      if (recipient.toLowerCase() === mail.sender.toLowerCase()) continue;
-      const vacation = await lookup(recipient.toLowerCase());
+      const user = recipient.toLowerCase();
+      if (user === sender) continue;
+      const vacation = await lookup(user);
       if (!vacation?.enabled) continue;
       if (vacation.fromDate && new Date(vacation.fromDate) > now) continue;
       if (vacation.toDate && new Date(vacation.toDate) < now) continue;
+      if (await context.services.vacationNotified?.(user, sender)) continue;
+      const seed = createHash('sha256').update(`${mailKey(mail)}:${recipient}`).digest('hex');
       const messageId = headers.get('message-id');
+      const text = vacation.textBody.replace(/\r?\n/g, '\r\n');
+      const boundary = `----=_Postflow_vacation_${seed.slice(0, 24)}`;
+      const body = vacation.htmlBody
+        ? [
+            `Content-Type: multipart/alternative; boundary="${boundary}"`,
+            '',
+            `--${boundary}`,
+            'Content-Type: text/plain; charset=utf-8',
+            'Content-Transfer-Encoding: 8bit',
+            '',
+            text,
+            `--${boundary}`,
+            'Content-Type: text/html; charset=utf-8',
+            'Content-Transfer-Encoding: 8bit',
+            '',
+            vacation.htmlBody.replace(/\r?\n/g, '\r\n'),
+            `--${boundary}--`,
+            '',
+          ]
+        : ['Content-Type: text/plain; charset=utf-8', 'Content-Transfer-Encoding: 8bit', '', text];
       const reply = [
         formatField('From', recipient),
         formatField('To', mail.sender),
         formatField('Subject', vacation.subject ?? `Re: ${headers.decoded('subject') ?? ''}`.trim()),
         `Date: ${rfc5322Date(now)}`,
-        `Message-ID: <${createHash('sha256').update(`${mailKey(mail)}:${recipient}`).digest('hex').slice(0, 32)}.vacation@${context.hostname}>`,
+        `Message-ID: <${seed.slice(0, 32)}.vacation@${context.hostname}>`,
         ...(messageId ? [`In-Reply-To: ${messageId}`, `References: ${messageId}`] : []),
         'Auto-Submitted: auto-replied',
         'MIME-Version: 1.0',
-        'Content-Type: text/plain; charset=utf-8',
-        'Content-Transfer-Encoding: 8bit',
-        '',
-        vacation.textBody.replace(/\r?\n/g, '\r\n'),
+        ...body,
       ].join('\r\n');
-      await context.sendMail({ sender: null, recipients: [mail.sender], message: Buffer.from(reply, 'utf8'), key: `vacation:${recipient.toLowerCase()}` });
+      await context.sendMail({ sender: null, recipients: [mail.sender], message: Buffer.from(reply, 'utf8'), key: `vacation:${user}` });
+      // After the send (idempotent by key): a retried step that failed before it still answers.
+      await context.services.vacationRegisterNotification?.(user, sender);
     }
     return mail;
   },

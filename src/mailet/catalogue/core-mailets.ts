@@ -2,7 +2,12 @@ import { z } from 'zod';
 import { domainOf } from '../../core/address';
 import { GHOST, mailKey, type JsonValue } from '../../core/mail';
 import { MAIL_BUCKET } from '../../blob/api';
-import { INBOX } from '../../mailbox/api/mailbox-store';
+import { INBOX, type Mailbox, type MailboxStore } from '../../mailbox/api/mailbox-store';
+import { OverQuotaError } from '../../mailbox/api/errors';
+import { PermanentError } from '../../core/errors';
+import { withFailedRecipients } from '../graph/walker';
+import { storeParsedMessage } from '../../mailbox/store-parsed-message';
+import type { ParsedMessage } from '../../mime/parsed-message';
 import { defineMailet, withAttributes, type AnyMailet, type RemoteDeliverySettings } from '../api';
 import { DEFAULT_DELAYS_MS, DEFAULT_MAX_RETRIES, parseDelays } from '../../remote-delivery/delays';
 import { HeaderSection, joinMessage, splitMessage } from '../message/header-section';
@@ -44,6 +49,11 @@ const toRepository = defineMailet<{ repositoryPath: string; passThrough: boolean
  * Stores the message in each recipient's mailbox (INBOX, or the folders WithStorageDirective set),
  * with the per-recipient headers AddDeliveredToHeader set. Idempotent: each append carries a
  * delivery key (mail, recipient, folder), so a retried step never stores a second copy.
+ *
+ * Per recipient, like James' MailDispatcher: a recipient whose append fails permanently (over
+ * quota, …) is split off to the step's exception mode (the `error` processor: bounce, error
+ * repository) with only those recipients; the delivered ones are done. A temporary failure of any
+ * recipient fails the step so it is retried; recipients delivered already are not stored twice.
  */
 const localDelivery = defineMailet({
   name: 'LocalDelivery',
@@ -56,20 +66,23 @@ const localDelivery = defineMailet({
     const perRecipient = (mail.attributes[PER_RECIPIENT_HEADERS_ATTRIBUTE] ?? {}) as Record<string, Array<[string, string]>>;
     let original: Buffer | null = null;
     if (!(await context.blobs.exists(MAIL_BUCKET, mail.messageBlobId))) throw new Error(`Message blob ${mail.messageBlobId} of mail ${mail.mailId} is missing`);
-    await Promise.all(
+    const outcomes = await Promise.allSettled(
       mail.recipients.map(async (recipient) => {
         const user = recipient.toLowerCase();
         let blobId = mail.messageBlobId;
         let size = mail.size;
+        let parsed: ParsedMessage | undefined;
         const extra = perRecipient[recipient] ?? perRecipient[user];
         if (extra && extra.length > 0) {
           original ??= await context.message(mail);
           const { header, body } = splitMessage(original);
           const headers = HeaderSection.parse(header);
           for (const [name, value] of [...extra].reverse()) headers.add(name, value, 'top');
-          const stored = await context.blobs.put(MAIL_BUCKET, joinMessage(headers, body));
+          // Parsed while stored: the recipient's copy (its own Delivered-To) is never read back to be parsed.
+          const stored = await storeParsedMessage(context.blobs, joinMessage(headers, body));
           blobId = stored.blobId;
           size = stored.size;
+          parsed = stored.parsed;
         }
         const folders = folderList(mail.attributes[DELIVERY_PATHS_PREFIX + user] ?? mail.attributes[DELIVERY_PATHS_PREFIX + recipient]);
         const flags: string[] = [];
@@ -79,20 +92,73 @@ const localDelivery = defineMailet({
         if (Array.isArray(keywords)) flags.push(...keywords.filter((k): k is string => typeof k === 'string'));
         for (const folder of folders) {
           const mailbox = await context.mailboxes.ensureMailbox(user, folder);
-          await context.mailboxes.appendMessage(mailbox.id, {
-            blobId,
-            size,
-            internalDate: receivedAt,
-            flags: flags.length > 0 ? flags : undefined,
-            deliveryKey: folder === INBOX ? `${mailKey(mail)}/${user}` : `${mailKey(mail)}/${user}/${folder}`,
-          });
+          try {
+            await context.mailboxes.appendMessage(mailbox.id, {
+              blobId,
+              size,
+              internalDate: receivedAt,
+              flags: flags.length > 0 ? flags : undefined,
+              parsed,
+              deliveryKey: folder === INBOX ? `${mailKey(mail)}/${user}` : `${mailKey(mail)}/${user}/${folder}`,
+            });
+          } catch (err) {
+            // The quota is checked before the delivery key: a retry of a delivery that filled the
+            // quota must find its earlier copy instead of bouncing a recipient who has the mail.
+            if (!(err instanceof OverQuotaError) || !(await alreadyDelivered(context.mailboxes, mailbox, blobId, receivedAt))) throw err;
+          }
         }
         context.metrics.increment('localDelivery');
       }),
     );
-    return { ...mail, state: GHOST };
+    const failure = classifyDeliveryFailures(mail.recipients, outcomes);
+    if (failure.temporary) throw failure.temporary;
+    if (failure.permanent.length === 0) return { ...mail, state: GHOST };
+    for (const { recipient, message } of failure.permanent) context.logger.warn({ recipient, error: message }, 'local delivery failed for a recipient');
+    context.metrics.increment('localDeliveryFailures', failure.permanent.length);
+    return withFailedRecipients(
+      { ...mail, state: GHOST },
+      { recipients: failure.permanent.map((f) => f.recipient), error: failure.permanent.map((f) => `${f.recipient}: ${f.message}`).join('; ') },
+    );
   },
 });
+
+/**
+ * How many of the last UIDs of a mailbox a retried delivery looks through for its earlier copy: an
+ * over-quota mailbox takes no new message, so that copy is among the newest (bounded read).
+ */
+export const DELIVERY_PROBE_UIDS = 64;
+
+/**
+ * Whether an earlier attempt stored this message already (same content blob, same internal date).
+ * Only asked when the append was refused over quota, since the manager checks the quota before
+ * the delivery key; a check by delivery key in the mailbox manager would make it exact.
+ */
+async function alreadyDelivered(mailboxes: MailboxStore, mailbox: Mailbox, blobId: string, internalDate: Date): Promise<boolean> {
+  const from = Math.max(1, mailbox.uidNext - DELIVERY_PROBE_UIDS);
+  for await (const message of mailboxes.listMessages(mailbox.id, { from, to: Number.MAX_SAFE_INTEGER })) {
+    if (message.blobId === blobId && message.internalDate.getTime() === internalDate.getTime()) return true;
+  }
+  return false;
+}
+
+export interface DeliveryFailures {
+  /** Recipients whose delivery failed for good (over quota, invalid mailbox…), with the reason. */
+  permanent: Array<{ recipient: string; message: string }>;
+  /** The first failure that may pass on a retry: the whole step is retried. */
+  temporary: unknown;
+}
+
+/** Sorts per-recipient delivery outcomes: PermanentError (OverQuotaError among them) fails the recipient, anything else the step. */
+export function classifyDeliveryFailures(recipients: string[], outcomes: Array<PromiseSettledResult<unknown>>): DeliveryFailures {
+  const result: DeliveryFailures = { permanent: [], temporary: undefined };
+  outcomes.forEach((outcome, i) => {
+    if (outcome.status === 'fulfilled') return;
+    const err: unknown = outcome.reason;
+    if (err instanceof PermanentError) result.permanent.push({ recipient: recipients[i], message: err.message || err.name });
+    else result.temporary ??= err instanceof Error ? err : new Error(String(err));
+  });
+  return result;
+}
 
 function folderList(value: JsonValue | undefined): string[] {
   if (typeof value === 'string' && value.trim()) return [value.trim()];
@@ -133,7 +199,9 @@ const remoteDelivery = defineMailet<RemoteDeliveryParams>({
       }).optional(),
       maxRetries: nonNegativeInt.optional(),
       maxDnsProblemRetries: nonNegativeInt.default(0),
-      sendpartial: boolParam.default(true),
+      // James' mailet default (RemoteDeliveryConfiguration): false. James' distributed
+      // mailetcontainer.xml, like our DEFAULT_GRAPH, sets it to true on the relay processor.
+      sendpartial: boolParam.default(false),
       bounceProcessor: processorName.nullable().default(null),
       gateway: listParam.default([]),
       gatewayPort: z.coerce.number().int().min(1).max(65535).optional(),

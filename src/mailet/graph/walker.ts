@@ -24,6 +24,49 @@ export class WalkAborted extends Error {
   }
 }
 
+/**
+ * Attribute a mailet sets on the mail it returns when it handled some recipients and failed for
+ * others (James' MailDispatcher: LocalDelivery over quota for one recipient). Its value is a
+ * {@link FailedRecipients}. The walker removes it, ends nothing for the handled recipients, and
+ * splits the failed ones off into their own mail, which the step's `onMailetException` handles
+ * (default: the `error` processor, its error message set) as if the mailet had thrown for them only.
+ */
+export const FAILED_RECIPIENTS_ATTRIBUTE = 'postflow.failedRecipients';
+
+export interface FailedRecipients {
+  recipients: string[];
+  error: string;
+}
+
+/** The mail a mailet returns when `failed` of its recipients could not be handled (see FAILED_RECIPIENTS_ATTRIBUTE). */
+export function withFailedRecipients(mail: MailReference, failed: FailedRecipients): MailReference {
+  if (failed.recipients.length === 0) return mail;
+  const gone = new Set(failed.recipients);
+  return {
+    ...mail,
+    recipients: mail.recipients.filter((r) => !gone.has(r)),
+    attributes: { ...mail.attributes, [FAILED_RECIPIENTS_ATTRIBUTE]: { recipients: [...failed.recipients], error: failed.error } },
+  };
+}
+
+/**
+ * Separates a mailet's result into the handled mail and the failed recipients it reported, keeping
+ * only failed recipients the mail had before the mailet ran (a malformed report fails nobody else).
+ */
+export function splitFailedRecipients(before: MailReference, after: MailReference): { mail: MailReference; failed: FailedRecipients | null } {
+  const raw = after.attributes[FAILED_RECIPIENTS_ATTRIBUTE];
+  if (raw === undefined) return { mail: after, failed: null };
+  const attributes = { ...after.attributes };
+  delete attributes[FAILED_RECIPIENTS_ATTRIBUTE];
+  const mail = { ...after, attributes };
+  const report = raw !== null && typeof raw === 'object' && !Array.isArray(raw) ? raw : {};
+  const listed = new Set(Array.isArray(report.recipients) ? report.recipients.filter((r): r is string => typeof r === 'string') : []);
+  const recipients = before.recipients.filter((r) => listed.has(r));
+  if (recipients.length === 0) return { mail, failed: null };
+  const error = typeof report.error === 'string' && report.error ? report.error : 'delivery failed for these recipients';
+  return { mail: { ...mail, recipients: mail.recipients.filter((r) => !listed.has(r)) }, failed: { recipients, error } };
+}
+
 export type MatchOutcome = string[] | { recipients: string[]; attributes?: Record<string, JsonValue | null> };
 
 export type StepOutcome = { ok: MailReference } | { error: string };
@@ -117,7 +160,13 @@ export async function walkGraph(graph: CompiledGraph, start: Position[] | MailRe
           after = { ...before, state: handling, errorMessage: outcome.error };
         }
       } else {
-        after = outcome.ok;
+        const { mail: handled, failed } = splitFailedRecipients(before, outcome.ok);
+        after = handled;
+        if (failed) {
+          const failedMail: MailReference = { ...before, name: `${before.name}-${visits}.${index + 1}-failed`, recipients: failed.recipients };
+          trace.push({ event: 'split', mail: before.name, into: failedMail.name, processor, index, recipients: failed.recipients });
+          queue.push({ mail: failedMail, processor, index, visits, outcome: { error: failed.error } });
+        }
       }
       trace.push({ event: 'mailet', mail: before.name, processor, index, mailet: step.mailet, recipients: after.recipients, state: after.state });
       mail = after;

@@ -1,5 +1,5 @@
 import { MAX_APPEND_COMMAND_SIZE, MAX_APPEND_SIZE, MAX_COMMAND_SIZE, MAX_LINE_LENGTH, MAX_LITERAL_SIZE } from './limits';
-import { extractTag, type FramedCommand } from './parser';
+import { extractTag, type ChunkedLiteral, type FramedCommand } from './parser';
 
 export type FramerEvent =
   /** A complete command (lines and literals). */
@@ -10,7 +10,7 @@ export type FramerEvent =
    * The command was refused while framing (too long). Its bytes are skipped up to the end of the
    * command, so the next bytes start a new command. `tag` is null when it was not readable.
    */
-  | { type: 'reject'; tag: string | null; text: string; code: string };
+  | { type: 'reject'; tag: string | null; text: string; code: string; status?: 'NO' };
 
 export interface FramerLimits {
   maxLineLength: number;
@@ -30,6 +30,8 @@ const DEFAULT_LIMITS: FramerLimits = {
 };
 
 const APPEND_LINE = /^[^ ]+ APPEND /i;
+/** SETMETADATA values are literals too: over the limit, RFC 5464 §4.3 wants `NO [METADATA MAXSIZE n]`. */
+const SETMETADATA_LINE = /^[^ ]+ SETMETADATA /i;
 
 const LITERAL_MARKER = /\{(\d+)(\+)?\}$/;
 /** Enough trailing bytes of a discarded line to spot its literal marker. */
@@ -53,7 +55,7 @@ export class ImapFramer {
   private lineParts: Buffer[] = [];
   private lineLength = 0;
   private lines: string[] = [];
-  private literals: Buffer[] = [];
+  private literals: (Buffer | ChunkedLiteral)[] = [];
   private literalParts: Buffer[] = [];
   private literalRemaining = 0;
   private commandSize = 0;
@@ -135,7 +137,15 @@ export class ImapFramer {
     const maxLiteral = append ? this.limits.maxAppendSize : this.limits.maxLiteralSize;
     const maxCommand = append ? this.limits.maxAppendCommandSize : this.limits.maxCommandSize;
     if (size > maxLiteral || this.commandSize + size > maxCommand) {
-      events.push(this.reject(text, size > maxLiteral ? 'Literal too large' : 'Command too large'));
+      const rejection = this.reject(text, size > maxLiteral ? 'Literal too large' : 'Command too large');
+      // RFC 7889 §4: an APPEND over APPENDLIMIT is refused before its literal is read, with a
+      // tagged NO [TOOBIG] (a synchronizing literal is never sent); RFC 7888 §4 keeps BAD for LITERAL+.
+      if (append && synchronizing) rejection.status = 'NO';
+      if (SETMETADATA_LINE.test(this.lines[0] ?? text) && synchronizing && size > maxLiteral) {
+        rejection.status = 'NO';
+        rejection.code = `METADATA MAXSIZE ${maxLiteral}`;
+      }
+      events.push(rejection);
       this.resetCommand();
       // The client waits for a continuation we do not send; a non-synchronizing literal follows anyway.
       if (!synchronizing) {
@@ -163,7 +173,10 @@ export class ImapFramer {
   }
 
   private finishLiteral(): void {
-    this.literals.push(Buffer.concat(this.literalParts));
+    const length = this.literalParts.reduce((n, part) => n + part.length, 0);
+    // An APPEND message stays in the chunks it arrived in (held once, streamed to the blob store).
+    if (length > this.limits.maxLiteralSize) this.literals.push({ chunks: this.literalParts, length });
+    else this.literals.push(this.literalParts.length === 1 ? Buffer.from(this.literalParts[0]) : Buffer.concat(this.literalParts));
     this.literalParts = [];
     this.mode = 'line';
   }
@@ -193,7 +206,7 @@ export class ImapFramer {
     this.discardTail = tail;
   }
 
-  private reject(currentLine: string, text: string): FramerEvent {
+  private reject(currentLine: string, text: string): Extract<FramerEvent, { type: 'reject' }> {
     return { type: 'reject', tag: extractTag(this.lines[0] ?? currentLine), text, code: 'TOOBIG' };
   }
 

@@ -10,16 +10,18 @@
 export const MAX_LINE_LENGTH = 64 * 1024;
 
 /**
- * Largest literal accepted inside a command. Literals are buffered in memory; the commands of this
- * slice only carry short strings (user names, passwords, mailbox names) in them. APPEND (a later
- * issue) will stream its message literal to the blob store instead and has its own limit.
+ * Largest literal accepted inside a command other than APPEND. Such literals are copied into one
+ * buffer; they only carry short strings (user names, passwords, mailbox names, METADATA values of
+ * at most MAX_ANNOTATION_SIZE = 64 KiB). APPEND has its own limit, MAX_APPEND_SIZE.
  */
 export const MAX_LITERAL_SIZE = 64 * 1024;
 
 /**
  * Largest message APPEND accepts (advertised as APPENDLIMIT, RFC 7889), the SMTP default size
- * limit. The literal is buffered in memory before it goes to the blob store, so this also bounds
- * what one connection can hold; streaming APPEND literals to the blob store is a known follow-up.
+ * limit. A larger literal is refused from its announcement, before any byte of it is read
+ * (`NO [TOOBIG]`, or BAD for a non-synchronizing one). An accepted literal is kept in the chunks it
+ * arrived in (held once, never joined into one buffer) and streamed to the blob store, so this
+ * bounds what one connection holds.
  */
 export const MAX_APPEND_SIZE = 50 * 1024 * 1024;
 

@@ -1,4 +1,31 @@
-import { INBOX } from '../../mailbox/api/mailbox-store';
+import { INBOX, MAILBOX_DELIMITER } from '../../mailbox/api/mailbox-store';
+import type { MailboxPath } from '../../mailbox/api/mailbox-manager';
+import { formatString } from './response';
+
+/**
+ * RFC 2342 other users' namespace: another user's mailbox shared through its ACL appears as
+ * `#user.<owner>.<name>`. The delimiter `.` would make owners with dots ambiguous, so a `.` of the
+ * owner is written `^` (as Cyrus does with `unixhierarchysep: no`).
+ */
+export const OTHER_USERS_PREFIX = '#user';
+
+/** The name under which `user` sees another user's mailbox. */
+export function sharedMailboxName(owner: string, name: string): string {
+  return `${OTHER_USERS_PREFIX}${MAILBOX_DELIMITER}${owner.replace(/\./g, '^')}${MAILBOX_DELIMITER}${name}`;
+}
+
+/**
+ * `{ owner, name }` of a name in the other users' namespace, `{ owner, name: '' }` for the owner's
+ * level itself (not a mailbox), or null for a personal name.
+ */
+export function parseSharedMailboxName(name: string): MailboxPath | null {
+  const prefix = `${OTHER_USERS_PREFIX}${MAILBOX_DELIMITER}`;
+  if (!name.startsWith(prefix)) return null;
+  const rest = name.slice(prefix.length);
+  const dot = rest.indexOf(MAILBOX_DELIMITER);
+  const owner = (dot === -1 ? rest : rest.slice(0, dot)).replace(/\^/g, '.');
+  return { owner, name: dot === -1 ? '' : normalizeMailboxName(rest.slice(dot + 1), MAILBOX_DELIMITER) };
+}
 
 /**
  * Encodes a mailbox name (Unicode) to IMAP modified UTF-7 (RFC 3501 §5.1.3): printable ASCII
@@ -25,6 +52,18 @@ export function encodeMailboxName(name: string): string {
   }
   flush();
   return out;
+}
+
+/**
+ * A mailbox name as an IMAP string in a response: modified UTF-7 (RFC 3501 §5.1.3), or, once the
+ * client enabled IMAP4rev2 (RFC 9051 §5.1) / UTF8=ACCEPT, the UTF-8 name itself as a quoted
+ * string (RFC 9051 quoted-char admits UTF-8); a literal only for names a quoted string cannot hold.
+ */
+export function formatMailboxName(name: string, utf8: boolean): string {
+  if (!utf8) return formatString(encodeMailboxName(name));
+  // eslint-disable-next-line no-control-regex
+  if (/[\x00\r\n]/.test(name)) return `{${Buffer.byteLength(name, 'utf8')}}\r\n${name}`;
+  return `"${name.replace(/[\\"]/g, '\\$&')}"`;
 }
 
 /**

@@ -7,7 +7,17 @@ import { MAX_LIST_NESTING } from './limits';
  */
 export interface FramedCommand {
   readonly lines: readonly string[];
-  readonly literals: readonly Buffer[];
+  readonly literals: readonly (Buffer | ChunkedLiteral)[];
+}
+
+/**
+ * A literal larger than MAX_LITERAL_SIZE (only APPEND may send one: a message), kept as the
+ * chunks it arrived in, so a 50 MB message is held once and streamed to the blob store, never
+ * copied into one buffer.
+ */
+export interface ChunkedLiteral {
+  readonly chunks: readonly Buffer[];
+  readonly length: number;
 }
 
 /** `<start.length>` of `BODY[]<0.1024>`. */
@@ -39,7 +49,11 @@ export interface ImapQuoted {
 /** A literal (`{n}` synchronizing or `{n+}` non-synchronizing), raw bytes. */
 export interface ImapLiteral {
   type: 'literal';
+  /** The bytes; empty when the literal is chunked (`chunks`). */
   value: Buffer;
+  /** A large (APPEND) literal: its bytes in arrival order, `length` of them. */
+  chunks?: readonly Buffer[];
+  length: number;
 }
 
 export interface ImapNil {
@@ -169,6 +183,11 @@ class CommandParser {
     if (code === 0x28) return this.list(depth, inSection);
     if (code === 0x22) return this.quoted();
     if (code === 0x7b) return this.literal();
+    // RFC 3516 literal8 `~{n}` (APPEND of binary content): bytes as a literal.
+    if (code === 0x7e && this.text().charCodeAt(this.pos + 1) === 0x7b) {
+      this.pos++;
+      return this.literal();
+    }
     if (code !== -1 && isAtomLikeChar(code) && !(inSection && code === 0x5d)) return this.atom(depth, inSection);
     // A flag: "\" atom (RFC 3501 flag-extension and system flags such as \Seen).
     if (code === 0x5c && isAtomChar(this.text().charCodeAt(this.pos + 1))) return this.atom(depth, inSection);
@@ -227,12 +246,13 @@ class CommandParser {
   private literal(): ImapLiteral {
     const marker = LITERAL_MARKER.exec(this.text().slice(this.pos));
     if (!marker || this.line >= this.command.literals.length) throw this.error('Invalid literal');
-    const value = this.command.literals[this.line];
-    if (value.length !== Number(marker[1])) throw this.error('Literal length mismatch');
+    const literal = this.command.literals[this.line];
+    if (literal.length !== Number(marker[1])) throw this.error('Literal length mismatch');
     this.line++;
     this.pos = 0;
     this.expectDelimiter(false);
-    return { type: 'literal', value };
+    if (Buffer.isBuffer(literal)) return { type: 'literal', value: literal, length: literal.length };
+    return { type: 'literal', value: Buffer.alloc(0), chunks: literal.chunks, length: literal.length };
   }
 
   private atom(depth: number, inSection: boolean): ImapValue {

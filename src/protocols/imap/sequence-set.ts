@@ -73,3 +73,6 @@ export function resolveSequenceSet(set: readonly SequenceRange[], largest: numbe
   }
   return merged;
 }
+
+/** A message set argument: a sequence/UID set, or `$`, the saved search result (RFC 5182 SEARCHRES). */
+export type MessageSet = SequenceRange[] | '$';

@@ -133,6 +133,7 @@ export class ImapSession {
       manager: this.manager !== null,
       starttls: this.deps.tls !== undefined && !this.secure,
       loginDisabled: !this.plainTextAllowed,
+      quota: this.deps.quota !== undefined,
     });
   }
 
@@ -261,6 +262,11 @@ export class ImapSession {
     return this.enabled.has(extension);
   }
 
+  /** Mailbox names travel in UTF-8 rather than modified UTF-7 (IMAP4rev2 or UTF8=ACCEPT enabled, RFC 9051 §5.1, RFC 6855). */
+  utf8Names(): boolean {
+    return this.enabled.has('IMAP4REV2') || this.enabled.has('UTF8=ACCEPT');
+  }
+
   enable(extension: string): void {
     this.enabled.add(extension.toUpperCase());
     // RFC 7162 §3.2.3: enabling QRESYNC implies CONDSTORE.
@@ -345,7 +351,7 @@ export class ImapSession {
       return;
     }
     if (event.type === 'reject') {
-      await this.complete(event.tag, { status: 'BAD', code: event.code, text: event.text });
+      await this.complete(event.tag, { status: event.status ?? 'BAD', code: event.code, text: event.text });
       return;
     }
     let command: ParsedCommand;

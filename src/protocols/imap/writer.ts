@@ -4,8 +4,18 @@ import { constants as zlibConstants, type DeflateRaw } from 'node:zlib';
 import { errorMessage } from '../../core/errors';
 import { ConnectionClosedError, ResponseStreamError } from './errors';
 
+/**
+ * Responses queued with `push` are sent in one socket write once this many bytes are pending (or
+ * at the next `write`/`flush`): a FETCH of a range answers thousands of short lines, and one write
+ * per line costs a syscall and a promise each.
+ */
+export const RESPONSE_BATCH_BYTES = 64 * 1024;
+
 /** Writes responses to the socket, waiting for `drain` when the peer reads slower than we write. */
 export class ResponseWriter {
+  private batch: Array<string | Buffer> = [];
+  private batchBytes = 0;
+
   /** Where responses go: the socket, or a DEFLATE stream piped into it (RFC 4978). */
   private target: Writable;
   private deflate: DeflateRaw | null = null;
@@ -38,14 +48,54 @@ export class ResponseWriter {
 
   /** Ends the output (the DEFLATE stream is finished first, so the peer gets every byte). */
   end(): void {
+    const pending = this.takeBatch('');
+    if (pending.length > 0 && !this.closed) this.target.write(pending);
     if (this.deflate) this.deflate.end();
     else this.socket.end();
   }
 
-  /** Throws ConnectionClosedError when the peer is gone. */
+  /**
+   * Queues response bytes without writing them; they go out with the next `write`, `flush`, or
+   * `flushIfFull` past RESPONSE_BATCH_BYTES. Strings are counted by length (an upper bound for
+   * the 7-bit text of responses is not needed: the bound only decides when to flush).
+   */
+  push(data: string | Buffer): void {
+    this.batch.push(data);
+    this.batchBytes += data.length;
+  }
+
+  /** Writes the queued bytes when they reached RESPONSE_BATCH_BYTES. */
+  async flushIfFull(): Promise<void> {
+    if (this.batchBytes >= RESPONSE_BATCH_BYTES) await this.flush();
+  }
+
+  /** Writes the queued bytes, if any. */
+  async flush(): Promise<void> {
+    if (this.batch.length === 0) return;
+    await this.write(Buffer.alloc(0));
+  }
+
+  /** Queued bytes and `data` as one chunk. */
+  private takeBatch(data: string | Buffer): string | Buffer {
+    if (this.batch.length === 0) return data;
+    this.batch.push(data);
+    const parts = this.batch;
+    this.batch = [];
+    this.batchBytes = 0;
+    if (parts.every((part) => typeof part === 'string')) return (parts as string[]).join('');
+    return Buffer.concat(parts.map((part) => (typeof part === 'string' ? Buffer.from(part, 'utf8') : part)));
+  }
+
+  /** Throws ConnectionClosedError when the peer is gone. Queued bytes (`push`) go first. */
   async write(data: string | Buffer): Promise<void> {
-    if (this.closed) throw new ConnectionClosedError();
-    const flowing = this.target.write(data);
+    if (this.closed) {
+      this.batch = [];
+      this.batchBytes = 0;
+      throw new ConnectionClosedError();
+    }
+    const chunk = this.takeBatch(data);
+    if (chunk.length === 0) return;
+    const flowing = this.target.write(chunk);
     this.scheduleFlush();
     if (!flowing) await this.drained();
   }

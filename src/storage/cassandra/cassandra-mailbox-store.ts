@@ -11,10 +11,11 @@
  * | `message` | `(mailbox_id)`, uid ↑ → modseq, message_id, thread_id, blob_id, size, dates, flags set | UID ranges are paged slices. Every write `USING TIMESTAMP <modseq>`: last-write-wins follows IMAP's order of changes even across nodes; flag add/remove are set operations, so concurrent changes merge. A row without blob_id is a fragment (an update racing an expunge) and is never shown |
  * | `message_delivery` | `(mailbox_id, delivery_key)` → uid, modseq, message_id, reserved_at, committed | idempotent LocalDelivery (reservation by LWT, see `appendOnce`) |
  * | `message_modseq` | `(mailbox_id)`, modseq, uid | CHANGEDSINCE without a scan: one entry per message at its current MODSEQ (the old one deleted); an entry whose message has another MODSEQ is stale and skipped |
- * | `message_expunged` | `(mailbox_id)`, modseq, uid | VANISHED (QRESYNC): expunges and moves-out, by MODSEQ |
+ * | `message_expunged` | `(mailbox_id)`, modseq, uid | VANISHED (QRESYNC): expunges and moves-out, by MODSEQ. Bounded: records more than EXPUNGE_LOG_WINDOW MODSEQs old are range-deleted (one range tombstone per PRUNE_STEPS of the window); older requests get a full resync |
  * | `message_location` | `(message_id)`, mailbox_id, uid | the copies of a message (JMAP Email/mailboxIds). A move changes it with one single-partition batch (delete + insert): atomic and isolated, so it is never seen in both mailboxes or neither |
- * | `message_content` | `message_id` → headers, summary (JSON), text | parsed data, written once per MessageId and shared by its copies |
- * | `thread_lookup` | `(owner, mime_message_id)`, thread_id → base_subject | thread guessing: point reads per referenced Message-ID |
+ * | `message_content` | `message_id` → headers, summary (JSON), text, thread_owner, thread_ids | parsed data, written once per MessageId and shared by its copies; deleted with the thread entries it names when the last location of the message goes |
+ * | `thread_message` | `(owner, mime_message_id)`, message_id → thread_id, base_subject | thread guessing: point reads per referenced Message-ID; one entry per message, deleted with it (James' ThreadDAO) |
+ * | `thread_lookup` | `(owner, mime_message_id)`, thread_id → base_subject | schema version 1 entries: still read, no longer written |
  * | `mailbox_acl` / `acl_by_identifier` | `(mailbox_id)`, identifier → rights / `(identifier)`, mailbox_id → rights | rights of a mailbox / mailboxes shared with a user (or `anyone`) |
  * | `mailbox_annotation` | `(mailbox_id)`, key → value | RFC 5464 entries of a mailbox in one slice |
  * | `subscription` | `(user)`, name | a user's subscriptions in one slice |
@@ -27,8 +28,11 @@ import { types } from 'cassandra-driver';
 import { TemporaryError } from '../../core/errors';
 import { MailboxExistsError, MailboxNotFoundError } from '../../mailbox/api/errors';
 import { SEEN, applyFlags, hasFlag } from '../../mailbox/api/flags';
-import type {
-  AppendInput,
+import {
+  EXPUNGE_LOG_WINDOW,
+  expungeLogFloor,
+  type MailboxMapperOptions,
+  type AppendInput,
   CopiedMessage,
   ExpungedMessage,
   FlagUpdate,
@@ -60,6 +64,13 @@ const READ_CONCURRENCY = 16;
 const RESERVATION_GRACE_MS = 30_000;
 /** Pause between two looks at a reservation held by a writer still in flight. */
 const RESERVATION_POLL_MS = 100;
+/**
+ * The expunge log is pruned when its floor passed one of this many steps of the window: a range
+ * tombstone per step, not per expunge.
+ */
+const PRUNE_STEPS = 16;
+/** Mailboxes whose last prune bound this node remembers. */
+const PRUNE_MEMORY = 10_000;
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const MESSAGE_COLUMNS = 'mailbox_id, uid, modseq, message_id, thread_id, blob_id, size, internal_date, saved_date, flags';
@@ -81,8 +92,14 @@ export class CassandraMailboxStore implements MailboxMapper {
   private readonly sequences: SequenceAllocator;
   private readonly q: Record<string, string>;
   private readonly locks = new Map<string, Promise<void>>();
+  private readonly expungeLogWindow: number;
+  private readonly prunedTo = new Map<string, number>();
 
-  constructor(private readonly session: CassandraSession) {
+  constructor(
+    private readonly session: CassandraSession,
+    options: MailboxMapperOptions = {},
+  ) {
+    this.expungeLogWindow = options.expungeLogWindow ?? EXPUNGE_LOG_WINDOW;
     this.sequences = new SequenceAllocator(session);
     const t = (name: string) => session.table(name);
     this.q = {
@@ -116,17 +133,22 @@ export class CassandraMailboxStore implements MailboxMapper {
       insertExpunged: `INSERT INTO ${t('message_expunged')} (mailbox_id, modseq, uid) VALUES (?, ?, ?)`,
       selectExpunged: `SELECT modseq, uid FROM ${t('message_expunged')} WHERE mailbox_id = ? AND modseq > ?`,
       deleteExpungedLog: `DELETE FROM ${t('message_expunged')} WHERE mailbox_id = ?`,
+      pruneExpunged: `DELETE FROM ${t('message_expunged')} WHERE mailbox_id = ? AND modseq <= ?`,
       insertLocation: `INSERT INTO ${t('message_location')} (message_id, mailbox_id, uid) VALUES (?, ?, ?)`,
       deleteLocation: `DELETE FROM ${t('message_location')} WHERE message_id = ? AND mailbox_id = ? AND uid = ?`,
       selectLocations: `SELECT mailbox_id, uid FROM ${t('message_location')} WHERE message_id = ?`,
-      insertContent: `INSERT INTO ${t('message_content')} (message_id, headers, summary, text) VALUES (?, ?, ?, ?)`,
+      insertContent: `INSERT INTO ${t('message_content')} (message_id, headers, summary, text, thread_owner, thread_ids) VALUES (?, ?, ?, ?, ?, ?)`,
+      selectContentThread: `SELECT thread_owner, thread_ids FROM ${t('message_content')} WHERE message_id = ?`,
+      deleteContent: `DELETE FROM ${t('message_content')} WHERE message_id = ?`,
       selectContent: `SELECT headers, summary FROM ${t('message_content')} WHERE message_id = ?`,
       selectContentWithText: `SELECT headers, summary, text FROM ${t('message_content')} WHERE message_id = ?`,
       reserveDelivery: `INSERT INTO ${t('message_delivery')} (mailbox_id, delivery_key, uid, modseq, message_id, reserved_at) VALUES (?, ?, ?, ?, ?, ?) IF NOT EXISTS`,
       selectDelivery: `SELECT uid, modseq, message_id, reserved_at, committed FROM ${t('message_delivery')} WHERE mailbox_id = ? AND delivery_key = ?`,
       commitDelivery: `UPDATE ${t('message_delivery')} SET committed = true WHERE mailbox_id = ? AND delivery_key = ?`,
-      selectThread: `SELECT thread_id, base_subject FROM ${t('thread_lookup')} WHERE owner = ? AND mime_message_id = ?`,
-      insertThread: `INSERT INTO ${t('thread_lookup')} (owner, mime_message_id, thread_id, base_subject) VALUES (?, ?, ?, ?)`,
+      selectLegacyThread: `SELECT thread_id, base_subject FROM ${t('thread_lookup')} WHERE owner = ? AND mime_message_id = ?`,
+      selectThread: `SELECT thread_id, base_subject FROM ${t('thread_message')} WHERE owner = ? AND mime_message_id = ?`,
+      insertThread: `INSERT INTO ${t('thread_message')} (owner, mime_message_id, message_id, thread_id, base_subject) VALUES (?, ?, ?, ?, ?)`,
+      deleteThread: `DELETE FROM ${t('thread_message')} WHERE owner = ? AND mime_message_id = ? AND message_id = ?`,
       selectAcl: `SELECT identifier, rights FROM ${t('mailbox_acl')} WHERE mailbox_id = ?`,
       upsertAcl: `INSERT INTO ${t('mailbox_acl')} (mailbox_id, identifier, rights) VALUES (?, ?, ?)`,
       deleteAcl: `DELETE FROM ${t('mailbox_acl')} WHERE mailbox_id = ? AND identifier = ?`,
@@ -214,6 +236,7 @@ export class CassandraMailboxStore implements MailboxMapper {
       locations.push({ query: this.q.deleteLocation, params: [row.get('message_id'), id, row.get('uid')] });
     }
     await mapConcurrently(locations, (s) => this.session.execute(s.query, s.params));
+    const messageIds = locations.map((s) => String(s.params[0]));
     const acl = await this.getAcl(id);
     await Promise.all(Object.keys(acl).map((identifier) => this.session.execute(this.q.deleteAclByIdentifier, [identifier, id])));
     await Promise.all(
@@ -221,6 +244,7 @@ export class CassandraMailboxStore implements MailboxMapper {
         (query) => this.session.execute(query, [id]),
       ),
     );
+    await this.dropContentIfUnused(messageIds);
   }
 
   // ---- ACL, subscriptions, annotations ----
@@ -365,9 +389,13 @@ export class CassandraMailboxStore implements MailboxMapper {
   private async storeContent(message: MessageRecord, input: AppendInput): Promise<void> {
     const { content, thread } = input;
     await Promise.all([
-      this.session.execute(this.q.insertContent, [message.messageId, content.headers, JSON.stringify(content.summary), content.text], { isIdempotent: true }),
+      this.session.execute(
+        this.q.insertContent,
+        [message.messageId, content.headers, JSON.stringify(content.summary), content.text, thread.owner, [...thread.mimeMessageIds]],
+        { isIdempotent: true },
+      ),
       mapConcurrently(thread.mimeMessageIds, (id) =>
-        this.session.execute(this.q.insertThread, [thread.owner, id, message.threadId, thread.baseSubject], { isIdempotent: true }),
+        this.session.execute(this.q.insertThread, [thread.owner, id, message.messageId, message.threadId, thread.baseSubject], { isIdempotent: true }),
       ),
     ]);
   }
@@ -449,7 +477,36 @@ export class CassandraMailboxStore implements MailboxMapper {
       ...messages.map((m) => ({ query: this.q.deleteModSeq, params: [mailboxId, m.modSeq, m.uid] })),
     ]);
     await this.session.execute(this.q.updateCounters, [types.Long.fromNumber(-messages.length), types.Long.fromNumber(-unseen), types.Long.fromNumber(-size), mailboxId]);
+    await this.pruneExpungeLog(mailboxId, modSeq);
     return modSeq;
+  }
+
+  /** Range-deletes the expunge records that fell out of the window, once per PRUNE_STEPS of it. */
+  private async pruneExpungeLog(mailboxId: string, highestModSeq: number): Promise<void> {
+    const step = Math.max(1, Math.floor(this.expungeLogWindow / PRUNE_STEPS));
+    const bound = Math.floor(expungeLogFloor(highestModSeq, this.expungeLogWindow) / step) * step;
+    if (bound <= 0 || (this.prunedTo.get(mailboxId) ?? 0) >= bound) return;
+    await this.session.execute(this.q.pruneExpunged, [mailboxId, bound], { isIdempotent: true });
+    this.prunedTo.delete(mailboxId);
+    if (this.prunedTo.size >= PRUNE_MEMORY) this.prunedTo.delete(this.prunedTo.keys().next().value as string);
+    this.prunedTo.set(mailboxId, bound);
+  }
+
+  /**
+   * Removes the parsed data and thread entries of messages that have no location left. Within a
+   * node the mailbox lock orders this after any copy of the message out of this mailbox; a copy of
+   * another copy racing on another node keeps a location, so the data stays.
+   */
+  private async dropContentIfUnused(messageIds: readonly string[]): Promise<void> {
+    await mapConcurrently([...new Set(messageIds)], async (messageId) => {
+      if ((await this.session.execute(this.q.selectLocations, [messageId])).rows.length > 0) return;
+      const row = (await this.session.execute(this.q.selectContentThread, [messageId])).first();
+      if (!row) return;
+      const owner = row.get('thread_owner') as string | null;
+      const ids = (row.get('thread_ids') as string[] | null) ?? [];
+      if (owner !== null) await mapConcurrently(ids, (id) => this.session.execute(this.q.deleteThread, [owner, id, messageId], { isIdempotent: true }));
+      await this.session.execute(this.q.deleteContent, [messageId], { isIdempotent: true });
+    });
   }
 
   async *listMessages(mailboxId: string, range: UidRange): AsyncIterable<MessageRecord> {
@@ -514,6 +571,7 @@ export class CassandraMailboxStore implements MailboxMapper {
       const size = deleted.reduce((n, m) => n + m.size, 0);
       const modSeq = await this.removeFromSource(mailboxId, deleted, unseen, size);
       await mapConcurrently(deleted, (m) => this.session.execute(this.q.deleteLocation, [m.messageId, mailboxId, m.uid], { isIdempotent: true }));
+      await this.dropContentIfUnused(deleted.map((m) => m.messageId));
       return deleted.map((m) => ({ uid: m.uid, modSeq, messageId: m.messageId, size: m.size, flags: m.flags }));
     });
   }
@@ -542,8 +600,10 @@ export class CassandraMailboxStore implements MailboxMapper {
     if (page.length > 0) yield* flush.call(this);
   }
 
-  async expungedSince(mailboxId: string, modSeq: number): Promise<{ uid: number; modSeq: number }[]> {
+  async expungedSince(mailboxId: string, modSeq: number): Promise<{ uid: number; modSeq: number }[] | null> {
     if (!UUID.test(mailboxId)) return [];
+    const sequence = (await this.session.execute(this.q.selectSequence, [mailboxId])).first();
+    if (sequence && modSeq < expungeLogFloor(toNumber(sequence.get('highest_modseq')), this.expungeLogWindow)) return null;
     const out: { uid: number; modSeq: number }[] = [];
     for await (const row of this.session.rows(this.q.selectExpunged, [mailboxId, modSeq], UID_PAGE_SIZE)) {
       out.push({ uid: toNumber(row.get('uid')), modSeq: toNumber(row.get('modseq')) });
@@ -576,8 +636,9 @@ export class CassandraMailboxStore implements MailboxMapper {
   }
 
   async findThreads(owner: string, mimeMessageIds: readonly string[]): Promise<ThreadEntry[]> {
-    const found = await mapConcurrently(mimeMessageIds, async (mimeMessageId) =>
-      (await this.session.execute(this.q.selectThread, [owner, mimeMessageId])).rows.map((row) => ({
+    const lookups = mimeMessageIds.flatMap((mimeMessageId) => [this.q.selectThread, this.q.selectLegacyThread].map((query) => ({ query, mimeMessageId })));
+    const found = await mapConcurrently(lookups, async ({ query, mimeMessageId }) =>
+      (await this.session.execute(query, [owner, mimeMessageId])).rows.map((row) => ({
         mimeMessageId,
         threadId: String(row.get('thread_id')),
         baseSubject: row.get('base_subject') as string,

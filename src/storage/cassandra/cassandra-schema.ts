@@ -33,7 +33,10 @@ import { EVENTS_SCHEMA } from './schema/events';
 import { MAILBOX_SCHEMA } from './schema/mailbox';
 import { MAIL_REPOSITORY_SCHEMA } from './schema/mail-repository';
 import { RRT_SCHEMA } from './schema/rrt';
-import { DELEGATION_SCHEMA, USERS_SCHEMA } from './schema/users';
+import { QUOTA_SCHEMA } from './schema/quota';
+import { EVENT_STORE_SCHEMA } from './schema/event-store';
+import { DELEGATION_SCHEMA, LOGIN_THROTTLE_SCHEMA, USERS_SCHEMA } from './schema/users';
+import { VACATION_SCHEMA } from './schema/vacation';
 
 /**
  * One schema area per port (its own file in `schema/`): migrations are append-only per area,
@@ -47,7 +50,7 @@ export interface CassandraSchemaArea {
   migrations: (keyspace: string) => string[][];
 }
 
-export const SCHEMA_AREAS: readonly CassandraSchemaArea[] = [MAILBOX_SCHEMA, USERS_SCHEMA, DOMAINS_SCHEMA, MAIL_REPOSITORY_SCHEMA, EVENTS_SCHEMA, RRT_SCHEMA, DELEGATION_SCHEMA];
+export const SCHEMA_AREAS: readonly CassandraSchemaArea[] = [MAILBOX_SCHEMA, USERS_SCHEMA, DOMAINS_SCHEMA, MAIL_REPOSITORY_SCHEMA, EVENTS_SCHEMA, RRT_SCHEMA, DELEGATION_SCHEMA, LOGIN_THROTTLE_SCHEMA, QUOTA_SCHEMA, EVENT_STORE_SCHEMA, VACATION_SCHEMA];
 
 /** Tables holding data, by the port that owns them. */
 export const MAILBOX_TABLES = MAILBOX_SCHEMA.tables;
@@ -56,6 +59,8 @@ export const DOMAIN_TABLES = DOMAINS_SCHEMA.tables;
 export const MAIL_REPOSITORY_TABLES = MAIL_REPOSITORY_SCHEMA.tables;
 export const RRT_TABLES = RRT_SCHEMA.tables;
 export const DELEGATION_TABLES = DELEGATION_SCHEMA.tables;
+export const QUOTA_TABLES = QUOTA_SCHEMA.tables;
+export const EVENT_STORE_TABLES = EVENT_STORE_SCHEMA.tables;
 export const DATA_TABLES: readonly string[] = SCHEMA_AREAS.flatMap((area) => area.tables);
 
 export type DataTable = string;

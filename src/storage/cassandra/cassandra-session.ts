@@ -8,6 +8,8 @@ import { DATA_TABLES, SCHEMA_AREAS, type DataTable } from './cassandra-schema';
 export const CASSANDRA_CONNECT_TIMEOUT_MS = 5_000;
 /** Client-side bound of one request; above Cassandra's own 2 s write / 5 s read timeouts. */
 export const CASSANDRA_READ_TIMEOUT_MS = 12_000;
+/** Schema changes (CREATE/DROP/TRUNCATE) wait for schema agreement: allow a loaded node a minute. */
+export const CASSANDRA_DDL_TIMEOUT_MS = 60_000;
 /** DDL waits for all nodes to agree on the schema before the next statement. */
 const SCHEMA_AGREEMENT_WAIT_SECONDS = 20;
 
@@ -125,9 +127,12 @@ export class CassandraSession {
     await this.client.shutdown();
   }
 
-  /** Schema statements run once: not prepared (the client prepares everything else). */
+  /**
+   * Schema statements run once: not prepared (the client prepares everything else). Schema
+   * agreement on a busy node takes longer than a query, hence their own, longer timeout.
+   */
   private async ddl(statement: string): Promise<void> {
-    await this.client.execute(statement, [], { prepare: false });
+    await this.client.execute(statement, [], { prepare: false, readTimeout: CASSANDRA_DDL_TIMEOUT_MS });
   }
 
   private async migrate(replicationFactor: number): Promise<void> {

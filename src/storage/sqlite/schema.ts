@@ -4,7 +4,11 @@ import { EVENTS_SCHEMA } from './schema/events';
 import { MAILBOX_SCHEMA } from './schema/mailbox';
 import { MAIL_REPOSITORY_SCHEMA } from './schema/mail-repository';
 import { RRT_SCHEMA } from './schema/rrt';
+import { SEARCH_SCHEMA } from './schema/search';
+import { QUOTA_SCHEMA } from './schema/quota';
+import { EVENT_STORE_SCHEMA } from './schema/event-store';
 import { DELEGATION_SCHEMA, USERS_SCHEMA } from './schema/users';
+import { VACATION_SCHEMA } from './schema/vacation';
 
 /**
  * Schema of the embedded profile, one area per port (its own file in `schema/`). Migrations are
@@ -16,7 +20,7 @@ export interface SqliteSchemaArea {
   migrations: string[];
 }
 
-export const SCHEMA_AREAS: readonly SqliteSchemaArea[] = [MAILBOX_SCHEMA, USERS_SCHEMA, DOMAINS_SCHEMA, MAIL_REPOSITORY_SCHEMA, EVENTS_SCHEMA, RRT_SCHEMA, DELEGATION_SCHEMA];
+export const SCHEMA_AREAS: readonly SqliteSchemaArea[] = [MAILBOX_SCHEMA, USERS_SCHEMA, DOMAINS_SCHEMA, MAIL_REPOSITORY_SCHEMA, EVENTS_SCHEMA, RRT_SCHEMA, DELEGATION_SCHEMA, SEARCH_SCHEMA, QUOTA_SCHEMA, EVENT_STORE_SCHEMA, VACATION_SCHEMA];
 
 export function migrate(db: Database.Database): void {
   db.pragma('journal_mode = WAL');

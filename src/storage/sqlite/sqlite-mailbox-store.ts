@@ -1,8 +1,11 @@
 import type Database from 'better-sqlite3';
 import { MailboxExistsError, MailboxNotFoundError } from '../../mailbox/api/errors';
 import { DELETED, SEEN, applyFlags, hasFlag } from '../../mailbox/api/flags';
-import type {
-  AppendInput,
+import {
+  EXPUNGE_LOG_WINDOW,
+  expungeLogFloor,
+  type MailboxMapperOptions,
+  type AppendInput,
   CopiedMessage,
   ExpungedMessage,
   FlagUpdate,
@@ -52,6 +55,14 @@ interface MessageRow {
 
 /** Appends committed in one transaction at most (bounds the time the database is held). */
 const MAX_GROUP_COMMIT = 256;
+/**
+ * While appends arrive concurrently (the last commit held more than one), the next commit waits
+ * this long for more: better-sqlite3 commits (and fsyncs, `synchronous=FULL`) on the event loop,
+ * so fewer, larger commits leave it free for the blob writes. A lone append commits at once.
+ */
+const GROUP_COMMIT_WINDOW_MS = 2;
+/** Prepared `IN (…)` statements kept per SQL text (one per list length in use). */
+const MAX_CACHED_STATEMENTS = 256;
 
 interface PendingAppend {
   mailboxId: string;
@@ -70,8 +81,16 @@ const MESSAGE_COLUMNS = 'mailbox_id, uid, modseq, message_id, thread_id, blob_id
 export class SqliteMailboxStore implements MailboxMapper {
   private readonly s: Record<string, Database.Statement>;
   private readonly pendingAppends: PendingAppend[] = [];
+  private lastGroupSize = 0;
+  private readonly statements = new Map<string, Database.Statement>();
 
-  constructor(private readonly db: Database.Database) {
+  private readonly expungeLogWindow: number;
+
+  constructor(
+    private readonly db: Database.Database,
+    options: MailboxMapperOptions = {},
+  ) {
+    this.expungeLogWindow = options.expungeLogWindow ?? EXPUNGE_LOG_WINDOW;
     const p = (sql: string) => db.prepare(sql);
     this.s = {
       insertMailbox: p(
@@ -85,7 +104,7 @@ export class SqliteMailboxStore implements MailboxMapper {
       insertMessage: p(
         `INSERT INTO messages (${MESSAGE_COLUMNS}, delivery_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       ),
-      insertContent: p('INSERT OR IGNORE INTO message_content (message_id, headers, summary, text) VALUES (?, ?, ?, ?)'),
+      insertContent: p('INSERT OR IGNORE INTO message_content (message_id, headers, summary, text, thread_owner, thread_ids) VALUES (?, ?, ?, ?, ?, ?)'),
       page: p(`SELECT ${MESSAGE_COLUMNS} FROM messages WHERE mailbox_id = ? AND uid >= ? AND uid <= ? ORDER BY uid LIMIT ?`),
       range: p(`SELECT ${MESSAGE_COLUMNS} FROM messages WHERE mailbox_id = ? AND uid >= ? AND uid <= ? ORDER BY uid`),
       deletedInRange: p(`SELECT ${MESSAGE_COLUMNS} FROM messages WHERE mailbox_id = ? AND uid >= ? AND uid <= ? AND deleted = 1 ORDER BY uid`),
@@ -93,7 +112,10 @@ export class SqliteMailboxStore implements MailboxMapper {
       updateFlags: p('UPDATE messages SET flags = ?, seen = ?, deleted = ?, modseq = ? WHERE mailbox_id = ? AND uid = ?'),
       deleteMessage: p('DELETE FROM messages WHERE mailbox_id = ? AND uid = ?'),
       insertExpunged: p('INSERT OR IGNORE INTO expunged (mailbox_id, modseq, uid) VALUES (?, ?, ?)'),
-      dropContentIfUnused: p('DELETE FROM message_content WHERE message_id = ? AND NOT EXISTS (SELECT 1 FROM messages WHERE message_id = ?)'),
+      unusedContent: p('SELECT thread_owner, thread_ids FROM message_content WHERE message_id = ? AND NOT EXISTS (SELECT 1 FROM messages WHERE message_id = ?)'),
+      deleteContent: p('DELETE FROM message_content WHERE message_id = ?'),
+      deleteThreadEntry: p('DELETE FROM thread_message WHERE owner = ? AND mime_message_id = ? AND message_id = ?'),
+      pruneExpunged: p('DELETE FROM expunged WHERE mailbox_id = ? AND modseq <= ?'),
       changedPage: p(`SELECT ${MESSAGE_COLUMNS} FROM messages WHERE mailbox_id = ? AND (modseq > ? OR (modseq = ? AND uid > ?)) ORDER BY modseq, uid LIMIT ?`),
       expungedSince: p('SELECT uid, modseq FROM expunged WHERE mailbox_id = ? AND modseq > ? ORDER BY modseq, uid'),
       locations: p('SELECT mailbox_id, uid FROM messages WHERE message_id = ? ORDER BY mailbox_id, uid'),
@@ -106,7 +128,7 @@ export class SqliteMailboxStore implements MailboxMapper {
       annotations: p('SELECT key, value FROM mailbox_annotations WHERE mailbox_id = ?'),
       setAnnotation: p('INSERT INTO mailbox_annotations (mailbox_id, key, value) VALUES (?, ?, ?) ON CONFLICT (mailbox_id, key) DO UPDATE SET value = excluded.value'),
       deleteAnnotation: p('DELETE FROM mailbox_annotations WHERE mailbox_id = ? AND key = ?'),
-      recordThread: p('INSERT OR IGNORE INTO thread_lookup (owner, mime_message_id, thread_id, base_subject) VALUES (?, ?, ?, ?)'),
+      recordThread: p('INSERT OR IGNORE INTO thread_message (owner, mime_message_id, message_id, thread_id, base_subject) VALUES (?, ?, ?, ?, ?)'),
       counters: p(
         'UPDATE mailboxes SET uid_next = ?, highest_modseq = ?, message_count = message_count + ?, unseen_count = unseen_count + ?, total_size = total_size + ? WHERE id = ?',
       ),
@@ -162,7 +184,7 @@ export class SqliteMailboxStore implements MailboxMapper {
           this.db.prepare(`DELETE FROM ${table} WHERE mailbox_id = ?`).run(id);
         }
         this.db.prepare('DELETE FROM mailboxes WHERE id = ?').run(id);
-        for (const messageId of messageIds) this.s.dropContentIfUnused.run(messageId, messageId);
+        for (const messageId of messageIds) this.dropContentIfUnused(messageId);
       })
       .immediate();
   }
@@ -220,12 +242,18 @@ export class SqliteMailboxStore implements MailboxMapper {
   append(mailboxId: string, input: AppendInput): Promise<MessageRecord> {
     return new Promise((resolve, reject) => {
       this.pendingAppends.push({ mailboxId, input, resolve, reject });
-      if (this.pendingAppends.length === 1) setImmediate(() => this.flushAppends());
+      if (this.pendingAppends.length === 1) this.scheduleFlush();
     });
+  }
+
+  private scheduleFlush(): void {
+    if (this.lastGroupSize > 1) setTimeout(() => this.flushAppends(), GROUP_COMMIT_WINDOW_MS);
+    else setImmediate(() => this.flushAppends());
   }
 
   private flushAppends(): void {
     const batch = this.pendingAppends.splice(0, MAX_GROUP_COMMIT);
+    this.lastGroupSize = batch.length;
     if (this.pendingAppends.length > 0) setImmediate(() => this.flushAppends());
     const outcomes: ({ ok: true; message: MessageRecord } | { ok: false; error: unknown })[] = [];
     const one = this.db.transaction((mailboxId: string, input: AppendInput) => this.appendOne(mailboxId, input));
@@ -270,11 +298,18 @@ export class SqliteMailboxStore implements MailboxMapper {
       savedDate: input.savedDate,
       flags: input.flags,
     };
-    this.s.insertContent.run(message.messageId, input.content.headers, JSON.stringify(input.content.summary), input.content.text);
+    this.s.insertContent.run(
+      message.messageId,
+      input.content.headers,
+      JSON.stringify(input.content.summary),
+      input.content.text,
+      input.thread.owner,
+      JSON.stringify(input.thread.mimeMessageIds),
+    );
     this.insertRow(message, input.deliveryKey ?? null);
     const unseen = hasFlag(message.flags, SEEN) ? 0 : 1;
     this.s.counters.run(message.uid + 1, message.modSeq, 1, unseen, message.size, mailboxId);
-    for (const id of input.thread.mimeMessageIds) this.s.recordThread.run(input.thread.owner, id, message.threadId, input.thread.baseSubject);
+    for (const id of input.thread.mimeMessageIds) this.s.recordThread.run(input.thread.owner, id, message.messageId, message.threadId, input.thread.baseSubject);
     return message;
   }
 
@@ -306,6 +341,7 @@ export class SqliteMailboxStore implements MailboxMapper {
             this.s.insertExpunged.run(sourceId, expungeModSeq, row.uid);
           }
           this.s.counters.run(source.uid_next, expungeModSeq, -rows.length, -unseen, -size, sourceId);
+          this.pruneExpungeLog(sourceId, expungeModSeq);
         }
         return copied;
       })
@@ -365,12 +401,13 @@ export class SqliteMailboxStore implements MailboxMapper {
         for (const row of rows) {
           this.s.deleteMessage.run(mailboxId, row.uid);
           this.s.insertExpunged.run(mailboxId, modSeq, row.uid);
-          this.s.dropContentIfUnused.run(row.message_id, row.message_id);
+          this.dropContentIfUnused(row.message_id);
           unseen += row.seen ? 0 : 1;
           size += row.size;
           expunged.push({ uid: row.uid, modSeq, messageId: row.message_id, size: row.size, flags: JSON.parse(row.flags) as string[] });
         }
         this.s.counters.run(mailbox.uid_next, modSeq, -rows.length, -unseen, -size, mailboxId);
+        this.pruneExpungeLog(mailboxId, modSeq);
         return expunged;
       })
       .immediate();
@@ -388,7 +425,10 @@ export class SqliteMailboxStore implements MailboxMapper {
     }
   }
 
-  async expungedSince(mailboxId: string, modSeq: number): Promise<{ uid: number; modSeq: number }[]> {
+  async expungedSince(mailboxId: string, modSeq: number): Promise<{ uid: number; modSeq: number }[] | null> {
+    const mailbox = this.s.mailboxById.get(mailboxId) as MailboxRow | undefined;
+    if (!mailbox) return [];
+    if (modSeq < expungeLogFloor(mailbox.highest_modseq, this.expungeLogWindow)) return null;
     return (this.s.expungedSince.all(mailboxId, modSeq) as { uid: number; modseq: number }[]).map((r) => ({ uid: r.uid, modSeq: r.modseq }));
   }
 
@@ -401,8 +441,7 @@ export class SqliteMailboxStore implements MailboxMapper {
     const columns = withText ? 'message_id, headers, summary, text' : "message_id, headers, summary, '' AS text";
     for (let i = 0; i < messageIds.length; i += IN_CHUNK) {
       const chunk = messageIds.slice(i, i + IN_CHUNK);
-      const rows = this.db
-        .prepare(`SELECT ${columns} FROM message_content WHERE message_id IN (${chunk.map(() => '?').join(', ')})`)
+      const rows = this.cached(`SELECT ${columns} FROM message_content WHERE message_id IN (${chunk.map(() => '?').join(', ')})`)
         .all(...chunk) as { message_id: string; headers: Buffer; summary: string; text: string }[];
       for (const row of rows) out.set(row.message_id, { headers: row.headers, summary: JSON.parse(row.summary) as MessageSummary, text: row.text });
     }
@@ -411,10 +450,35 @@ export class SqliteMailboxStore implements MailboxMapper {
 
   async findThreads(owner: string, mimeMessageIds: readonly string[]): Promise<ThreadEntry[]> {
     if (mimeMessageIds.length === 0) return [];
-    const rows = this.db
-      .prepare(`SELECT mime_message_id, thread_id, base_subject FROM thread_lookup WHERE owner = ? AND mime_message_id IN (${mimeMessageIds.map(() => '?').join(', ')})`)
+    const rows = this.cached(`SELECT DISTINCT mime_message_id, thread_id, base_subject FROM thread_message WHERE owner = ? AND mime_message_id IN (${mimeMessageIds.map(() => '?').join(', ')})`)
       .all(owner, ...mimeMessageIds) as { mime_message_id: string; thread_id: string; base_subject: string }[];
     return rows.map((r) => ({ mimeMessageId: r.mime_message_id, threadId: r.thread_id, baseSubject: r.base_subject }));
+  }
+
+  private cached(sql: string): Database.Statement {
+    let statement = this.statements.get(sql);
+    if (!statement) {
+      if (this.statements.size >= MAX_CACHED_STATEMENTS) this.statements.delete(this.statements.keys().next().value as string);
+      statement = this.db.prepare(sql);
+      this.statements.set(sql, statement);
+    }
+    return statement;
+  }
+
+  /** In the caller's transaction: the parsed data and thread entries of a message whose last copy is gone. */
+  private dropContentIfUnused(messageId: string): void {
+    const row = this.s.unusedContent.get(messageId, messageId) as { thread_owner: string | null; thread_ids: string | null } | undefined;
+    if (!row) return;
+    if (row.thread_owner !== null && row.thread_ids !== null) {
+      for (const id of JSON.parse(row.thread_ids) as string[]) this.s.deleteThreadEntry.run(row.thread_owner, id, messageId);
+    }
+    this.s.deleteContent.run(messageId);
+  }
+
+  /** In the caller's transaction: drops expunge records that fell out of the window (see EXPUNGE_LOG_WINDOW). */
+  private pruneExpungeLog(mailboxId: string, highestModSeq: number): void {
+    const floor = expungeLogFloor(highestModSeq, this.expungeLogWindow);
+    if (floor > 0) this.s.pruneExpunged.run(mailboxId, floor);
   }
 
   private mailboxRow(id: string): MailboxRow {

@@ -7,12 +7,16 @@ import { redeliverDeadLetters, type RedeliveryResult, type RedeliveryScope } fro
 import { errorBody } from '../errors';
 
 /**
- * Starts a long-running operation and returns its task id. The default runs it as a background
- * promise of this node: TEMPORARY until redelivery is a task workflow of the task manager
- * (`src/tasks`, `/tasks/{id}`); until then a redelivery is not visible under `/tasks` and does not
- * survive a restart of the node (the dead letters it has not redelivered yet stay stored).
+ * Starts a redelivery and returns its task id. Postflow nodes pass one that submits the
+ * `redeliverEventDeadLetters` task workflow (visible under `/tasks`, cancellable, survives a
+ * restart); without one (route tests on a bare WebAdmin) it runs as a background promise.
  */
-export type TaskStarter = (type: string, run: () => Promise<RedeliveryResult>) => Promise<string>;
+export type TaskStarter = (type: string, scope: RedeliveryScope) => Promise<string>;
+
+/** The redelivery task on the task manager: a `redeliverEventDeadLetters` workflow. */
+export function taskManagerStarter(tasks: { submit(type: string, workflowType: string, input: unknown): Promise<string> }): TaskStarter {
+  return (type, scope) => tasks.submit(type, 'redeliverEventDeadLetters', { type, ...scope });
+}
 
 export interface EventRoutesDeps {
   eventBus: EventBus;
@@ -25,9 +29,7 @@ const ACTION = 'reDeliver';
 
 /** James' `/events/deadLetter` routes: browse, delete and redeliver the dead letters of group listeners. */
 export function eventRoutes(deps: EventRoutesDeps) {
-  const startTask: TaskStarter = deps.startTask ?? backgroundTask(deps.logger);
-  const redeliver = (type: string, scope: RedeliveryScope) =>
-    startTask(type, () => redeliverDeadLetters({ bus: deps.eventBus, deadLetters: deps.deadLetters, logger: deps.logger }, scope));
+  const redeliver: TaskStarter = deps.startTask ?? backgroundTask({ bus: deps.eventBus, deadLetters: deps.deadLetters, logger: deps.logger });
 
   return async (app: FastifyInstance): Promise<void> => {
     app.get('/events/deadLetter/groups', async () => deps.deadLetters.listGroups());
@@ -113,12 +115,12 @@ function asJson(text: string): string {
 }
 
 /** See TaskStarter: a background promise with a generated task id, logged when it ends. */
-export function backgroundTask(logger: Logger): TaskStarter {
-  return async (type, run) => {
+export function backgroundTask(deps: { bus: EventBus; deadLetters: EventDeadLetters; logger: Logger }): TaskStarter {
+  return async (type, scope) => {
     const taskId = randomUUID();
-    run().then(
-      (result) => logger.info({ taskId, type, ...result }, 'task completed'),
-      (err: unknown) => logger.error({ taskId, type, err }, 'task failed'),
+    redeliverDeadLetters(deps, scope).then(
+      (result: RedeliveryResult) => deps.logger.info({ taskId, type, ...result }, 'task completed'),
+      (err: unknown) => deps.logger.error({ taskId, type, err }, 'task failed'),
     );
     return taskId;
   };

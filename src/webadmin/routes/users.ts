@@ -1,7 +1,10 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
+import { InvalidInputError } from '../../core/errors';
 import { normalizeAddress } from '../../domains/domain-name';
+import type { TaskManager } from '../../tasks/task-manager';
 import { ReadOnlyDirectoryError } from '../../users/errors';
 import type { IdentityServices } from '../../users/identity';
+import { DELETE_USER_DATA_STEPS, USERNAME_CHANGE_STEPS } from '../../users/username-change';
 import { errorBody } from '../errors';
 
 const passwordBody = {
@@ -23,8 +26,19 @@ async function readOnlyAware(reply: FastifyReply, work: () => Promise<void>): Pr
   return reply.status(204).send();
 }
 
+function requireTasks(tasks: TaskManager | undefined): TaskManager {
+  if (!tasks) throw new InvalidInputError('Tasks are not available on this node (no Temporal worker configured)');
+  return tasks;
+}
+
+function checkedStep(fromStep: string | undefined, steps: readonly string[]): string | null {
+  if (fromStep === undefined) return null;
+  if (!steps.includes(fromStep)) throw new InvalidInputError(`Starting step not found: ${fromStep} (one of ${steps.join(', ')})`);
+  return fromStep;
+}
+
 /** James' `/users` routes, delegation (`authorizedUsers`) and allowed From addresses included. */
-export function userRoutes(deps: { identity: IdentityServices }) {
+export function userRoutes(deps: { identity: IdentityServices; tasks?: TaskManager }) {
   const users = deps.identity.users;
   return async (app: FastifyInstance): Promise<void> => {
     app.get('/users', async () => (await users.list()).map((username) => ({ username })));
@@ -44,11 +58,40 @@ export function userRoutes(deps: { identity: IdentityServices }) {
         }),
     );
 
+    // James answers 204 for a user that does not exist too (the outcome, no such user, is reached).
     app.delete<{ Params: { user: string } }>('/users/:user', async (request, reply) =>
       readOnlyAware(reply, async () => {
-        await users.remove(request.params.user);
+        if (await deps.identity.userExists(normalizeAddress(request.params.user))) await users.remove(request.params.user);
       }),
     );
+
+    // James' UsernameChangeTask: the new user must exist (created beforehand); `force` skips the old user's existence check.
+    app.post<{ Params: { oldUser: string; newUser: string }; Querystring: { action?: string; force?: string; fromStep?: string } }>(
+      '/users/:oldUser/rename/:newUser',
+      async (request, reply) => {
+        const tasks = requireTasks(deps.tasks);
+        if (request.query.action !== 'rename') throw new InvalidInputError(`Invalid action ${JSON.stringify(request.query.action ?? null)}: supported action is rename`);
+        const oldUser = normalizeAddress(request.params.oldUser);
+        const newUser = normalizeAddress(request.params.newUser);
+        if (oldUser === newUser) throw new InvalidInputError("'oldUser' and 'newUser' must differ");
+        if (request.query.force === undefined && !(await deps.identity.userExists(oldUser))) throw new InvalidInputError("'oldUser' parameter should be an existing user");
+        if (!(await deps.identity.userExists(newUser))) throw new InvalidInputError("'newUser' parameter should be an existing user");
+        const fromStep = checkedStep(request.query.fromStep, USERNAME_CHANGE_STEPS);
+        const taskId = await tasks.submit('UsernameChangeTask', 'changeUsername', { oldUser, newUser, steps: [...USERNAME_CHANGE_STEPS], fromStep });
+        return reply.status(201).header('location', `/tasks/${taskId}`).send({ taskId });
+      },
+    );
+
+    // James' DeleteUserDataTask (`POST /users/{u}?action=deleteData`): the account itself stays.
+    app.post<{ Params: { user: string }; Querystring: { action?: string; fromStep?: string } }>('/users/:user', async (request, reply) => {
+      const tasks = requireTasks(deps.tasks);
+      if (request.query.action !== 'deleteData') throw new InvalidInputError(`Invalid action ${JSON.stringify(request.query.action ?? null)}: supported action is deleteData`);
+      const username = normalizeAddress(request.params.user);
+      if (!(await deps.identity.userExists(username))) throw new InvalidInputError("'username' parameter should be an existing user");
+      const fromStep = checkedStep(request.query.fromStep, DELETE_USER_DATA_STEPS);
+      const taskId = await tasks.submit('DeleteUserDataTask', 'deleteUserData', { username, steps: [...DELETE_USER_DATA_STEPS], fromStep });
+      return reply.status(201).header('location', `/tasks/${taskId}`).send({ taskId });
+    });
 
     // Unknown users and wrong passwords both answer 401: no user name oracle.
     app.post<{ Params: { user: string }; Body: { password: string } }>('/users/:user/verify', { schema: passwordBody }, async (request, reply) => {

@@ -22,7 +22,8 @@ export class MemoryBlobStore implements BlobStore {
 
   async read(bucket: string, blobId: BlobId): Promise<Readable> {
     if (this.failReads) throw this.failReads;
-    const bytes = await this.readBytes(bucket, blobId);
+    const bytes = this.blobs.get(`${bucket}/${blobId}`);
+    if (!bytes) throw new NotFoundError(`Blob ${blobId} not found`);
     // Several chunks, as a real store streams them.
     return Readable.from(
       (function* () {
@@ -32,6 +33,7 @@ export class MemoryBlobStore implements BlobStore {
   }
 
   async readBytes(bucket: string, blobId: BlobId): Promise<Buffer> {
+    if (this.failReads) throw this.failReads;
     const bytes = this.blobs.get(`${bucket}/${blobId}`);
     if (!bytes) throw new NotFoundError(`Blob ${blobId} not found`);
     return bytes;

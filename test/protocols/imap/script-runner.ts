@@ -5,10 +5,12 @@ import { RawClient } from './doubles';
  * Protocol conversation scripts (James' `C:`/`S:` files), our own format:
  *
  * - `C: text` is sent as one line (CRLF appended); `C:` alone sends an empty line; `\xHH` in it
- *   is the byte HH (garbage input).
+ *   is the byte HH (garbage input, UTF-8 names). `\xHH` in `S:` lines is a byte too.
  * - `S: text` must be the next line the server sends. In `S:` lines `{*}` matches any run of
  *   characters (variable parts: UIDVALIDITY, sizes, dates) and `${NAME}` is replaced by a
- *   variable of the run (`${USER}`, `${PASSWORD}`, `${UIDVALIDITY}`…).
+ *   variable of the run (`${USER}`, `${PASSWORD}`, `${UIDVALIDITY}`…). `{=NAME}` captures one
+ *   token (no space, parenthesis or bracket) into the variable NAME for later lines (server-chosen
+ *   ids such as MAILBOXID or EMAILID).
  * - `S? text` is an optional server line: matched if it is next, skipped otherwise.
  * - `!name args` runs a hook of the fixture (deliver a message, change flags from elsewhere).
  * - `#` starts a comment line; blank lines are ignored.
@@ -45,9 +47,14 @@ function substitute(text: string, variables: Record<string, string>): string {
 /** `S:` text (after substitution) as an anchored regular expression. */
 export function expectationPattern(text: string): RegExp {
   const source = text
-    .split('{*}')
-    .map((part) => part.replace(/[\\^$.*+?()[\]{}|/]/g, '\\$&'))
-    .join('.*');
+    .split(/(\{\*\}|\{=\w+\})/)
+    .map((part) => {
+      if (part === '{*}') return '.*';
+      const capture = /^\{=(\w+)\}$/.exec(part);
+      if (capture) return `(?<${capture[1]}>[^\\s()[\\]]+)`;
+      return part.replace(/[\\^$.*+?()[\]{}|/]/g, '\\$&');
+    })
+    .join('');
   return new RegExp(`^${source}$`, 's');
 }
 
@@ -56,6 +63,7 @@ export type ScriptHooks = Record<string, (args: string[]) => Promise<void>>;
 /** Runs a script file against a server; throws with the script line number on the first mismatch. */
 export async function runScript(file: string, port: number, variables: Record<string, string>, hooks: ScriptHooks = {}): Promise<void> {
   const steps = parseScript(readFileSync(file, 'utf8'));
+  variables = { ...variables };
   const { client, greeting } = await RawClient.connect(port);
   let pending: string | null = greeting;
   const nextLine = async (): Promise<string> => {
@@ -81,14 +89,19 @@ export async function runScript(file: string, port: number, variables: Record<st
         if (!hook) throw new Error(`${where}: unknown hook !${step.name}`);
         await hook(step.args.map((arg) => substitute(arg, variables)));
       } else {
-        const expected = substitute(step.text, variables);
+        // The server's lines are read as latin1 (one char per byte): `\xHH` stands for byte HH (UTF-8 names).
+        const expected = substitute(step.text, variables).replace(/\\x([0-9a-fA-F]{2})/g, (_, hex: string) => String.fromCharCode(parseInt(hex, 16)));
         let actual: string;
         try {
           actual = await nextLine();
         } catch (err) {
           throw new Error(`${where}: expected ${JSON.stringify(expected)} but ${(err as Error).message}`);
         }
-        if (expectationPattern(expected).test(actual)) continue;
+        const match = expectationPattern(expected).exec(actual);
+        if (match) {
+          Object.assign(variables, match.groups ?? {});
+          continue;
+        }
         if (step.optional) {
           pending = actual;
           continue;

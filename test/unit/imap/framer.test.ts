@@ -84,4 +84,51 @@ describe('ImapFramer', () => {
     expect(events[0]).toEqual({ type: 'reject', tag: 'a1', text: 'Command too large', code: 'TOOBIG' });
     expect(commandLines(events)).toEqual([['a2 NOOP']]);
   });
+
+  it('refuses an APPEND over APPENDLIMIT before reading it: NO [TOOBIG] for a synchronizing literal (RFC 7889)', () => {
+    const framer = new ImapFramer({ maxLiteralSize: 10, maxAppendSize: 100 });
+    expect(feed(framer, 'a1 APPEND INBOX {101}\r\na2 NOOP\r\n')).toEqual([
+      { type: 'reject', tag: 'a1', text: 'Literal too large', code: 'TOOBIG', status: 'NO' },
+      { type: 'command', command: { lines: ['a2 NOOP'], literals: [] } },
+    ]);
+  });
+
+  it('answers BAD [TOOBIG] to a non-synchronizing APPEND literal over the limit and skips its bytes (RFC 7888)', () => {
+    const framer = new ImapFramer({ maxLiteralSize: 10, maxAppendSize: 20 });
+    const events = feed(framer, 'a1 APPEND INBOX {25+}\r\n0123456789', '0123456789abcde\r\na2 NOOP\r\n');
+    expect(events).toEqual([
+      { type: 'reject', tag: 'a1', text: 'Literal too large', code: 'TOOBIG' },
+      { type: 'command', command: { lines: ['a2 NOOP'], literals: [] } },
+    ]);
+  });
+
+  it('keeps a large APPEND literal in the chunks it arrived in, never copied into one buffer', () => {
+    const framer = new ImapFramer({ maxLiteralSize: 10, maxAppendSize: 1000 });
+    const parts = [Buffer.from('a1 APPEND INBOX {30+}\r\n'), Buffer.from('0123456789'), Buffer.from('abcdefghij'), Buffer.from('ABCDEFGHIJ\r\n')];
+    const events = parts.flatMap((part) => framer.push(part));
+    expect(events).toHaveLength(1);
+    const command = (events[0] as unknown as { command: { literals: Array<{ chunks: Buffer[]; length: number }> } }).command;
+    const literal = command.literals[0];
+    expect(literal.length).toBe(30);
+    expect(Buffer.concat(literal.chunks).toString()).toBe('0123456789abcdefghijABCDEFGHIJ');
+    // Views of the received chunks: the bytes are held once.
+    expect(literal.chunks.map((chunk) => chunk.buffer)).toEqual([parts[1].buffer, parts[2].buffer, parts[3].buffer]);
+  });
+
+  it('copies a small literal out of the received chunk so the chunk is not retained', () => {
+    const framer = new ImapFramer();
+    const chunk = Buffer.from('a1 LOGIN {3}\r\njoe x\r\n');
+    const events = framer.push(chunk);
+    const literal = (events[1] as unknown as { command: { literals: Buffer[] } }).command.literals[0];
+    chunk.fill(0);
+    expect(literal.toString()).toBe('joe');
+  });
+
+  it('refuses a SETMETADATA value literal over the limit with NO [METADATA MAXSIZE n] (RFC 5464)', () => {
+    const framer = new ImapFramer({ maxLiteralSize: 10 });
+    expect(feed(framer, 'a1 SETMETADATA INBOX (/private/comment {11}\r\na2 NOOP\r\n')).toEqual([
+      { type: 'reject', tag: 'a1', text: 'Literal too large', code: 'METADATA MAXSIZE 10', status: 'NO' },
+      { type: 'command', command: { lines: ['a2 NOOP'], literals: [] } },
+    ]);
+  });
 });

@@ -52,14 +52,14 @@ describe('parseCommand', () => {
   it('reads literals between command lines', () => {
     const command = { lines: ['a LOGIN {3}', ' {4+}', ''], literals: [Buffer.from('joe'), Buffer.from('s\r\nx')] };
     expect(parseCommand(command).args).toEqual([
-      { type: 'literal', value: Buffer.from('joe') },
-      { type: 'literal', value: Buffer.from('s\r\nx') },
+      { type: 'literal', value: Buffer.from('joe'), length: 3 },
+      { type: 'literal', value: Buffer.from('s\r\nx'), length: 4 },
     ]);
   });
 
   it('reads a literal inside a list', () => {
     const command = { lines: ['a X ({2}', ')'], literals: [Buffer.from('ab')] };
-    expect(parseCommand(command).args).toEqual([{ type: 'list', items: [{ type: 'literal', value: Buffer.from('ab') }] }]);
+    expect(parseCommand(command).args).toEqual([{ type: 'list', items: [{ type: 'literal', value: Buffer.from('ab'), length: 2 }] }]);
   });
 
   it('keeps sequence sets and list wildcards as atoms', () => {

@@ -1,6 +1,6 @@
 import type { Mailbox } from '../../../src/mailbox/api/mailbox-store';
 import { ImapBadError } from '../../../src/protocols/imap/errors';
-import { SelectedMailbox } from '../../../src/protocols/imap/selected-mailbox';
+import { SelectedMailbox, UidList } from '../../../src/protocols/imap/selected-mailbox';
 import { parseSequenceSet } from '../../../src/protocols/imap/sequence-set';
 
 const mailbox: Mailbox = { id: 'm1', owner: 'u', name: 'INBOX', uidValidity: 1, uidNext: 20, highestModSeq: 1, messageCount: 4 };
@@ -54,3 +54,30 @@ describe('SelectedMailbox', () => {
     expect(selected.hasPendingChanges).toBe(false);
   });
 });
+
+describe('UidList', () => {
+  it('maps positions and UIDs both ways across gaps', () => {
+    const uids = [1, 2, 3, 7, 8, 20, 22, 23];
+    const list = new UidList(uids);
+    expect(list.length).toBe(8);
+    expect(uids.map((_, i) => list.at(i))).toEqual(uids);
+    expect(uids.map((uid) => list.indexOf(uid))).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
+    for (const missing of [0, 4, 6, 9, 21, 24, 1000]) expect(list.indexOf(missing)).toBe(-1);
+    expect(list.toArray()).toEqual(uids);
+  });
+
+  it('holds a contiguous mailbox of 10,000 UIDs as one run', () => {
+    const list = new UidList(Array.from({ length: 10_000 }, (_, i) => i + 1));
+    expect(list.runs).toBe(1);
+    expect(list.at(9_999)).toBe(10_000);
+    expect(list.indexOf(5_000)).toBe(4_999);
+  });
+
+  it('is empty for no UIDs', () => {
+    const list = new UidList([]);
+    expect(list.length).toBe(0);
+    expect(list.indexOf(1)).toBe(-1);
+    expect(list.toArray()).toEqual([]);
+  });
+});
+

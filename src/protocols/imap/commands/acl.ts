@@ -1,8 +1,8 @@
 import { ALL_RIGHTS } from '../../../mailbox/api/rights';
-import { encodeMailboxName } from '../mailbox-name';
+import { formatMailboxName } from '../mailbox-name';
 import { formatString, ok } from '../response';
 import type { ImapCommand } from '../types';
-import { astringArg, expectArgs, mailboxNameArg } from './args';
+import { astringArg, expectArgs, mailboxRefArg, refName } from './args';
 
 /** RFC 4314 §4: the rights LISTRIGHTS offers one by one (`c`/`d` of RFC 2086 map onto them). */
 const RIGHTS_LIST = [...ALL_RIGHTS].join(' ');
@@ -14,7 +14,7 @@ export const setacl: ImapCommand = {
   needsManager: true,
   async handler({ args, session }) {
     expectArgs(args, 3, 3, 'SETACL <mailbox> <identifier> <rights>');
-    const name = mailboxNameArg(args[0]);
+    const name = mailboxRefArg(args[0], session.utf8Names());
     const identifier = astringArg(args[1], 'identifier');
     const rights = astringArg(args[2], 'rights');
     const mode = rights.startsWith('+') ? 'add' : rights.startsWith('-') ? 'remove' : 'replace';
@@ -30,7 +30,7 @@ export const deleteacl: ImapCommand = {
   needsManager: true,
   async handler({ args, session }) {
     expectArgs(args, 2, 2, 'DELETEACL <mailbox> <identifier>');
-    await session.requireManager().setRights(session.user as string, mailboxNameArg(args[0]), astringArg(args[1], 'identifier'), '', 'replace');
+    await session.requireManager().setRights(session.user as string, mailboxRefArg(args[0], session.utf8Names()), astringArg(args[1], 'identifier'), '', 'replace');
     return ok('DELETEACL completed');
   },
 };
@@ -42,12 +42,12 @@ export const getacl: ImapCommand = {
   needsManager: true,
   async handler({ args, session }) {
     expectArgs(args, 1, 1, 'GETACL <mailbox>');
-    const name = mailboxNameArg(args[0]);
+    const name = mailboxRefArg(args[0], session.utf8Names());
     const manager = session.requireManager();
     const acl = await manager.getAcl(session.user as string, name);
     const mailbox = await manager.getMailbox(session.user as string, name);
     const entries = [[mailbox?.owner ?? (session.user as string), ALL_RIGHTS], ...Object.entries(acl)];
-    await session.untagged(`ACL ${formatString(encodeMailboxName(name))} ${entries.map(([id, rights]) => `${formatString(id)} ${formatString(rights)}`).join(' ')}`);
+    await session.untagged(`ACL ${formatMailboxName(refName(name), session.utf8Names())} ${entries.map(([id, rights]) => `${formatString(id)} ${formatString(rights)}`).join(' ')}`);
     return ok('GETACL completed');
   },
 };
@@ -59,14 +59,14 @@ export const listrights: ImapCommand = {
   needsManager: true,
   async handler({ args, session }) {
     expectArgs(args, 2, 2, 'LISTRIGHTS <mailbox> <identifier>');
-    const name = mailboxNameArg(args[0]);
+    const name = mailboxRefArg(args[0], session.utf8Names());
     const identifier = astringArg(args[1], 'identifier');
     const manager = session.requireManager();
     // Listing rights needs the `a` right, as GETACL does.
     await manager.getAcl(session.user as string, name);
     const mailbox = await manager.getMailbox(session.user as string, name);
     const owner = mailbox?.owner === identifier;
-    await session.untagged(`LISTRIGHTS ${formatString(encodeMailboxName(name))} ${formatString(identifier)} ${owner ? formatString(ALL_RIGHTS) : `"" ${RIGHTS_LIST}`}`);
+    await session.untagged(`LISTRIGHTS ${formatMailboxName(refName(name), session.utf8Names())} ${formatString(identifier)} ${owner ? formatString(ALL_RIGHTS) : `"" ${RIGHTS_LIST}`}`);
     return ok('LISTRIGHTS completed');
   },
 };
@@ -78,9 +78,9 @@ export const myrights: ImapCommand = {
   needsManager: true,
   async handler({ args, session }) {
     expectArgs(args, 1, 1, 'MYRIGHTS <mailbox>');
-    const name = mailboxNameArg(args[0]);
+    const name = mailboxRefArg(args[0], session.utf8Names());
     const rights = await session.requireManager().myRights(session.user as string, name);
-    await session.untagged(`MYRIGHTS ${formatString(encodeMailboxName(name))} ${formatString(rights)}`);
+    await session.untagged(`MYRIGHTS ${formatMailboxName(refName(name), session.utf8Names())} ${formatString(rights)}`);
     return ok('MYRIGHTS completed');
   },
 };

@@ -1,3 +1,4 @@
+import { Readable } from 'node:stream';
 import { MAIL_BUCKET } from '../../../blob/api/blob-store';
 import type { MessageRecord } from '../../../mailbox/api/mailbox-store';
 import { ImapBadError, ImapNoError } from '../errors';
@@ -6,7 +7,7 @@ import type { ImapValue } from '../parser';
 import { formatNumberSet } from '../search/query';
 import { ok } from '../response';
 import type { ImapCommand } from '../types';
-import { mailboxNameArg } from './args';
+import { mailboxRefArg } from './args';
 import { flagListArg } from './mailbox-args';
 
 const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
@@ -28,7 +29,9 @@ export function parseDateTime(text: string): Date | null {
 interface AppendMessage {
   flags: string[];
   internalDate: Date;
-  content: Buffer;
+  /** The literal's bytes as they arrived (never joined: a large message is held once). */
+  content: readonly Buffer[];
+  size: number;
 }
 
 function parseMessages(args: readonly ImapValue[]): AppendMessage[] {
@@ -47,8 +50,8 @@ function parseMessages(args: readonly ImapValue[]): AppendMessage[] {
     }
     const content = args[i++];
     if (content?.type !== 'literal') throw new ImapBadError('APPEND needs the message as a literal');
-    if (content.value.length > MAX_APPEND_SIZE) throw new ImapNoError(`Message larger than ${MAX_APPEND_SIZE} octets`, 'TOOBIG');
-    messages.push({ flags, internalDate, content: content.value });
+    if (content.length > MAX_APPEND_SIZE) throw new ImapNoError(`Message larger than ${MAX_APPEND_SIZE} octets`, 'TOOBIG');
+    messages.push({ flags, internalDate, content: content.chunks ?? [content.value], size: content.length });
   }
   if (messages.length === 0) throw new ImapBadError('Usage: APPEND <mailbox> [(<flags>)] [<date-time>] <literal>');
   return messages;
@@ -65,7 +68,7 @@ export const append: ImapCommand = {
   needsManager: true,
   async handler({ args, session }) {
     if (args.length < 2) throw new ImapBadError('Usage: APPEND <mailbox> [(<flags>)] [<date-time>] <literal>');
-    const name = mailboxNameArg(args[0]);
+    const name = mailboxRefArg(args[0], session.utf8Names());
     const messages = parseMessages(args.slice(1));
     const manager = session.requireManager();
     const user = session.user as string;
@@ -74,7 +77,8 @@ export const append: ImapCommand = {
     const appended: MessageRecord[] = [];
     try {
       for (const message of messages) {
-        const stored = await session.deps.blobs.put(MAIL_BUCKET, message.content);
+        // Streamed chunk by chunk to the blob store; the chunks are released with the command.
+        const stored = await session.deps.blobs.put(MAIL_BUCKET, message.content.length === 1 ? message.content[0] : Readable.from(message.content), { maxBytes: MAX_APPEND_SIZE });
         appended.push(await manager.append(user, mailbox.id, { blobId: stored.blobId, size: stored.size, internalDate: message.internalDate, flags: message.flags }));
       }
     } catch (err) {

@@ -1,6 +1,7 @@
 import { MAILBOX_DELIMITER } from '../../../mailbox/api/mailbox-store';
-import { ImapBadError } from '../errors';
-import { decodeMailboxName, normalizeMailboxName } from '../mailbox-name';
+import { ImapBadError, ImapNoError } from '../errors';
+import type { MailboxRef } from '../../../mailbox/api/mailbox-manager';
+import { decodeMailboxName, normalizeMailboxName, parseSharedMailboxName, sharedMailboxName } from '../mailbox-name';
 import type { ImapValue } from '../parser';
 
 /** Helpers turning parsed arguments into the values a command expects (tagged BAD otherwise). */
@@ -13,7 +14,10 @@ export function expectArgs(args: readonly ImapValue[], min: number, max: number,
 export function astringArg(value: ImapValue, what: string): string {
   if (value.type === 'nil') return 'NIL';
   if (value.type === 'quoted') return value.value;
-  if (value.type === 'literal') return value.value.toString('utf8');
+  if (value.type === 'literal') {
+    if (value.chunks) throw new ImapBadError(`Invalid ${what}: too long`, 'TOOBIG');
+    return value.value.toString('utf8');
+  }
   if (value.type === 'atom' && !value.section && !/[%*]/.test(value.value)) return value.value;
   throw new ImapBadError(`Invalid ${what}`);
 }
@@ -32,8 +36,27 @@ export function listMailboxArg(value: ImapValue, what: string): string {
 }
 
 /** A mailbox name as stored: modified UTF-7 decoded, INBOX canonical. */
-export function mailboxNameArg(value: ImapValue): string {
-  const name = decodeMailboxName(astringArg(value, 'mailbox name'));
+/** `utf8`: the session enabled IMAP4rev2 / UTF8=ACCEPT, names are UTF-8 as sent (RFC 9051 §5.1), `&` included. */
+export function mailboxNameArg(value: ImapValue, utf8 = false): string {
+  const raw = astringArg(value, 'mailbox name');
+  const name = utf8 ? raw : decodeMailboxName(raw);
   if (name === null) throw new ImapBadError('Invalid mailbox name encoding');
   return normalizeMailboxName(name, MAILBOX_DELIMITER);
+}
+
+/**
+ * A mailbox of the user, or of another user through the other users' namespace
+ * (`#user.<owner>.<name>`, see `sharedMailboxName`).
+ */
+export function mailboxRefArg(value: ImapValue, utf8 = false): MailboxRef {
+  const name = mailboxNameArg(value, utf8);
+  const shared = parseSharedMailboxName(name);
+  if (!shared) return name;
+  if (shared.owner === '' || shared.name === '') throw new ImapNoError('No such mailbox in the other users\' namespace', 'NONEXISTENT');
+  return shared;
+}
+
+/** The name of a mailbox reference as the client sees it (for responses echoing it). */
+export function refName(ref: MailboxRef): string {
+  return typeof ref === 'string' ? ref : sharedMailboxName(ref.owner, ref.name);
 }

@@ -4,8 +4,8 @@ import { ok, type TaggedResult } from '../response';
 import { formatNumberSet } from '../search/query';
 import type { SelectedMailbox } from '../selected-mailbox';
 import type { CommandContext, ImapCommand } from '../types';
-import { mailboxNameArg } from './args';
-import { sequenceSetArg } from './mailbox-args';
+import { mailboxRefArg } from './args';
+import { messageSetArg } from './mailbox-args';
 
 /** `COPYUID <uidvalidity> <source uids> <target uids>` (RFC 4315), both sets in the same order. */
 function copyUid(uidValidity: number, mappings: readonly UidMapping[]): string {
@@ -17,14 +17,14 @@ function copyUid(uidValidity: number, mappings: readonly UidMapping[]): string {
 export async function runCopy({ args, session }: CommandContext, byUid: boolean, move: boolean): Promise<TaggedResult> {
   const command = `${byUid ? 'UID ' : ''}${move ? 'MOVE' : 'COPY'}`;
   if (args.length !== 2) throw new ImapBadError(`Usage: ${command} <sequence set> <mailbox>`);
-  const set = sequenceSetArg(args[0]);
+  const set = messageSetArg(args[0]);
   const view = session.selected as SelectedMailbox;
   const manager = session.requireManager();
   const user = session.user as string;
-  const target = await manager.getMailbox(user, mailboxNameArg(args[1]));
+  const target = await manager.getMailbox(user, mailboxRefArg(args[1], session.utf8Names()));
   if (!target) throw new ImapNoError('Mailbox does not exist', 'TRYCREATE');
   if (move && view.readOnly) throw new ImapNoError('Mailbox is read-only', 'READ-ONLY');
-  const ranges = byUid ? view.uidRangesForUidSet(set) : view.uidRangesForSequenceSet(set);
+  const ranges = view.uidRangesFor(set, byUid);
   if (ranges.length === 0) return ok(`${command} completed`);
   const mappings = move ? await manager.moveMessages(user, view.mailbox.id, ranges, target.id) : await manager.copyMessages(user, view.mailbox.id, ranges, target.id);
   if (mappings.length === 0) return ok(`${command} completed`);

@@ -1,6 +1,6 @@
 import { ok } from '../response';
 import type { ImapCommand } from '../types';
-import { expectArgs, mailboxNameArg } from './args';
+import { expectArgs, mailboxRefArg } from './args';
 
 /** RFC 3501 §6.3.4; INBOX and mailboxes with children cannot be deleted (James semantics, `NO [HASCHILDREN]`). */
 export const deleteCommand: ImapCommand = {
@@ -9,9 +9,12 @@ export const deleteCommand: ImapCommand = {
   needsManager: true,
   async handler({ args, session }) {
     expectArgs(args, 1, 1, 'DELETE <mailbox>');
-    const name = mailboxNameArg(args[0]);
-    await session.requireManager().deleteMailbox(session.user as string, name);
-    if (session.selected?.mailbox.name === name) session.unselect();
+    const ref = mailboxRefArg(args[0], session.utf8Names());
+    const user = session.user as string;
+    await session.requireManager().deleteMailbox(user, ref);
+    const selected = session.selected?.mailbox;
+    const owner = typeof ref === 'string' ? user : ref.owner;
+    if (selected && selected.owner === owner && selected.name === (typeof ref === 'string' ? ref : ref.name)) session.unselect();
     return ok('DELETE completed');
   },
 };

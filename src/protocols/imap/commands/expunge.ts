@@ -5,7 +5,7 @@ import type { SelectedMailbox } from '../selected-mailbox';
 import type { ImapSession } from '../session';
 import type { CommandContext, ImapCommand } from '../types';
 import { expectArgs } from './args';
-import { sequenceSetArg } from './mailbox-args';
+import { messageSetArg } from './mailbox-args';
 
 /** Expunges the `\Deleted` messages (of `ranges`, or all) and reports them, unless `silent` (CLOSE). */
 export async function expungeSelected(session: ImapSession, ranges: readonly UidRange[] | undefined, silent: boolean): Promise<void> {
@@ -22,7 +22,7 @@ export async function runExpunge({ args, session }: CommandContext, byUid: boole
   expectArgs(args, byUid ? 1 : 0, byUid ? 1 : 0, byUid ? 'UID EXPUNGE <uid set>' : 'EXPUNGE');
   const view = session.selected as SelectedMailbox;
   if (view.readOnly) throw new ImapNoError('Mailbox is read-only', 'READ-ONLY');
-  const ranges = byUid ? view.uidRangesForUidSet(sequenceSetArg(args[0])) : undefined;
+  const ranges = byUid ? view.uidRangesFor(messageSetArg(args[0]), true) : undefined;
   if (ranges?.length === 0) return ok(`${command} completed`);
   await expungeSelected(session, ranges, false);
   return ok(`${command} completed`);

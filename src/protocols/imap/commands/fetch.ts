@@ -1,24 +1,25 @@
-import { Readable } from 'node:stream';
-import type { FetchedMessage } from '../../../mailbox/api/mailbox-manager';
-import type { UidRange } from '../../../mailbox/api/mailbox-store';
-import type { MessageSummary } from '../../../mime/parsed-message';
+import type { Readable } from 'node:stream';
+import type { FetchedMessage, FetchGroup } from '../../../mailbox/api/mailbox-manager';
+import type { MessageMetadata } from '../../../mailbox/api/mailbox-store';
+import type { MessageSummary, MimePart } from '../../../mime/parsed-message';
 import { findPart, formatBodyStructure, formatEnvelope } from '../body-structure';
 import { formatNumberSet } from '../search/query';
-import { filterHeaderFields, readHeaderBlock } from '../message-sections';
+import { filterHeaderFields, headerEnd, readHeaderBlock } from '../message-sections';
 import { MAIL_BUCKET } from '../../../blob/api/blob-store';
 import { NotFoundError } from '../../../core/errors';
-import type { MessageMetadata } from '../../../mailbox/api/mailbox-store';
 import { ImapBadError, ImapNoError } from '../errors';
-import type { ImapValue, Partial } from '../parser';
+import { decodeTransferEncoding, isKnownTransferEncoding } from '../binary';
+import type { ImapValue, Partial as ImapPartial } from '../parser';
 import { formatFlags, formatInternalDate, ok, type TaggedResult } from '../response';
 import type { SelectedMailbox } from '../selected-mailbox';
-import { InvalidSequenceSetError, parseSequenceSet, resolveSequenceSet, type SequenceRange } from '../sequence-set';
+import { resolveSequenceSet } from '../sequence-set';
 import type { ImapSession } from '../session';
 import type { CommandContext, ImapCommand } from '../types';
-import { atomArg } from './args';
+import { messageSetArg } from './mailbox-args';
+import { objectId } from '../object-id';
 
-/** A message to fetch, with its parsed summary when the manager provided it. */
-type FetchTarget = MessageMetadata & Pick<FetchedMessage, 'parsed'>;
+/** A message to fetch, with its stored header block and parsed summary when the manager provided them. */
+type FetchTarget = MessageMetadata & Partial<Pick<FetchedMessage, 'parsed' | 'headers' | 'threadId'>>;
 
 /** The part of the message a body item returns (RFC 3501 §6.4.5 section-spec). */
 type Section = ({ type: 'full' } | { type: 'header' } | { type: 'text' } | { type: 'mime' } | { type: 'fields'; names: string[]; not: boolean }) & {
@@ -26,23 +27,39 @@ type Section = ({ type: 'full' } | { type: 'header' } | { type: 'text' } | { typ
   part?: string;
 };
 
+type SimpleItem = 'FLAGS' | 'UID' | 'RFC822.SIZE' | 'INTERNALDATE' | 'MODSEQ' | 'ENVELOPE' | 'BODYSTRUCTURE' | 'BODY' | 'EMAILID' | 'THREADID';
+
 type FetchItem =
-  | { kind: 'FLAGS' | 'UID' | 'RFC822.SIZE' | 'INTERNALDATE' | 'MODSEQ' | 'ENVELOPE' | 'BODYSTRUCTURE' | 'BODY' }
+  | { kind: SimpleItem }
   /** BODY[section], BODY.PEEK[section] (answered as BODY[section]) and RFC822, RFC822.HEADER, RFC822.TEXT. */
-  | { kind: 'body'; label: string; peek: boolean; section: Section; partial?: Partial };
+  | { kind: 'body'; label: string; peek: boolean; section: Section; partial?: ImapPartial }
+  /** RFC 3516 BINARY[part]<partial>, BINARY.PEEK and BINARY.SIZE[part]: the part's content, transfer encoding removed. */
+  | { kind: 'binary'; label: string; peek: boolean; part: string; partial?: ImapPartial; sizeOnly: boolean };
+
 
 const SEEN = '\\Seen';
 /** At most this many UIDs are named in the NO of a FETCH whose message contents are missing. */
 const MAX_UIDS_IN_REPLY = 10;
+/**
+ * Messages up to this size are read from the blob store in one call and answered from memory;
+ * larger ones are streamed (memory per session stays bounded by this, not by the message size).
+ */
+export const INLINE_CONTENT_MAX = 256 * 1024;
+/**
+ * BINARY decodes a part in memory: parts larger than this (encoded) are refused with
+ * `NO [LIMIT]` rather than holding more than one message's worth of memory per session.
+ */
+export const MAX_BINARY_PART = 50 * 1024 * 1024;
 
 function unsupported(name: string): ImapBadError {
   return new ImapBadError(`FETCH item ${name} is not supported by this server yet`);
 }
 
-function parseItem(value: ImapValue): FetchItem {
+function parseItem(value: ImapValue, session: ImapSession): FetchItem {
   if (value.type !== 'atom') throw new ImapBadError('Invalid FETCH item');
   const name = value.value.toUpperCase();
   if (value.section) {
+    if (name === 'BINARY' || name === 'BINARY.PEEK' || name === 'BINARY.SIZE') return parseBinary(name, value.section, value.partial);
     if (name !== 'BODY' && name !== 'BODY.PEEK') throw unsupported(`${name}[]`);
     const { section, spec } = parseSection(value.section);
     const label = value.partial ? `BODY[${spec}]<${value.partial.start}>` : `BODY[${spec}]`;
@@ -58,6 +75,11 @@ function parseItem(value: ImapValue): FetchItem {
     case 'BODYSTRUCTURE':
     case 'BODY':
       return { kind: name };
+    case 'EMAILID':
+    case 'THREADID':
+      // RFC 8474 §5 items (OBJECTID).
+      if (session.manager === null) throw unsupported(name);
+      return { kind: name };
     case 'RFC822':
       return { kind: 'body', label: 'RFC822', peek: false, section: { type: 'full' } };
     case 'RFC822.HEADER':
@@ -69,7 +91,22 @@ function parseItem(value: ImapValue): FetchItem {
   }
 }
 
-/** `[]`, `[HEADER]`, `[TEXT]`, `[HEADER.FIELDS (a b)]`, `[HEADER.FIELDS.NOT (a b)]`; part numbers are not supported yet. */
+/** RFC 3516 §4: section-binary is `[]` or a part number only (no HEADER/TEXT/MIME); BINARY.SIZE takes no partial. */
+function parseBinary(name: string, section: readonly ImapValue[], partial: ImapPartial | undefined): FetchItem {
+  let part = '';
+  if (section.length > 1) throw new ImapBadError(`Invalid ${name} section`, 'CLIENTBUG');
+  if (section.length === 1) {
+    const first = section[0];
+    if (first.type !== 'atom' || first.section || !/^[1-9]\d{0,5}(?:\.[1-9]\d{0,5}){0,31}$/.test(first.value)) throw new ImapBadError(`Invalid ${name} section`, 'CLIENTBUG');
+    part = first.value;
+  }
+  const sizeOnly = name === 'BINARY.SIZE';
+  if (sizeOnly && partial) throw new ImapBadError('BINARY.SIZE takes no partial', 'CLIENTBUG');
+  const label = sizeOnly ? `BINARY.SIZE[${part}]` : partial ? `BINARY[${part}]<${partial.start}>` : `BINARY[${part}]`;
+  return { kind: 'binary', label, peek: name !== 'BINARY', part, partial, sizeOnly };
+}
+
+/** `[]`, `[HEADER]`, `[TEXT]`, `[HEADER.FIELDS (a b)]`, `[HEADER.FIELDS.NOT (a b)]`, each optionally after a part number. */
 function parseSection(items: readonly ImapValue[]): { section: Section; spec: string } {
   if (items.length === 0) return { section: { type: 'full' }, spec: '' };
   const first = items[0];
@@ -96,7 +133,7 @@ function parseSection(items: readonly ImapValue[]): { section: Section; spec: st
 }
 
 /** fetch-att, a parenthesized list of them, or one of the macros ALL, FAST, FULL (RFC 3501 §6.4.5). */
-function parseItems(value: ImapValue): FetchItem[] {
+function parseItems(value: ImapValue, session: ImapSession): FetchItem[] {
   if (value.type === 'atom' && !value.section) {
     const name = value.value.toUpperCase();
     if (name === 'FAST') return [{ kind: 'FLAGS' }, { kind: 'INTERNALDATE' }, { kind: 'RFC822.SIZE' }];
@@ -106,7 +143,7 @@ function parseItems(value: ImapValue): FetchItem[] {
   const values = value.type === 'list' ? value.items : [value];
   if (values.length === 0) throw new ImapBadError('Empty FETCH item list');
   const items = new Map<string, FetchItem>();
-  for (const item of values.map(parseItem)) items.set(item.kind === 'body' ? item.label : item.kind, item);
+  for (const item of values.map((v) => parseItem(v, session))) items.set(item.kind === 'body' || item.kind === 'binary' ? item.label : item.kind, item);
   return [...items.values()];
 }
 
@@ -115,20 +152,97 @@ function hasFlag(flags: readonly string[], flag: string): boolean {
   return flags.some((f) => f.toLowerCase() === wanted);
 }
 
+/** The content of one body item: bytes in memory, or a byte window of the blob to stream. */
 interface BodyPart {
   label: string;
-  start: number;
   length: number;
-  /** Whole blob: its length must be exactly `length`. */
-  exact: boolean;
-  stream: Readable | null;
+  /** RFC 3516 literal8 (`~{n}`): BINARY content may hold NUL. */
+  literal8?: boolean;
+  bytes?: Buffer;
+  stream?: { source: Readable; start: number; exact: boolean };
+}
+
+const EMPTY = Buffer.alloc(0);
+
+function window(bytes: Buffer, partial: { start: number; length: number } | undefined): Buffer {
+  return partial ? bytes.subarray(partial.start, partial.start + partial.length) : bytes;
 }
 
 /**
- * FETCH and UID FETCH (RFC 3501 §6.4.5, §6.4.8). Messages are read range by range from
- * `listMessages` and bodies streamed from the blob store one message at a time, so memory does
- * not grow with the mailbox. A message whose content is missing from the blob store is left out
- * and reported in the tagged NO; the other messages are still sent.
+ * Lazy access to one message's bytes: the stored header block (no blob read), the whole message
+ * read once when it is small, or a stream for large ones.
+ */
+class MessageContent {
+  private whole: Buffer | null = null;
+  private header: Buffer | null = null;
+
+  constructor(
+    private readonly session: ImapSession,
+    readonly message: FetchTarget,
+  ) {}
+
+  get summary(): MessageSummary | undefined {
+    return this.message.parsed;
+  }
+
+  get small(): boolean {
+    return this.message.size <= INLINE_CONTENT_MAX;
+  }
+
+  open(): Promise<Readable> {
+    return this.session.deps.blobs.read(MAIL_BUCKET, this.message.blobId);
+  }
+
+  async bytes(): Promise<Buffer> {
+    this.whole ??= await this.session.deps.blobs.readBytes(MAIL_BUCKET, this.message.blobId);
+    return this.whole;
+  }
+
+  /** The header block, the empty line after it included: as stored at append when it was kept whole. */
+  async headerBlock(): Promise<Buffer> {
+    if (this.header) return this.header;
+    const { headers, parsed } = this.message;
+    if (headers && parsed && headers.length === parsed.headerSize) this.header = headers;
+    else if (this.whole || this.small) this.header = (await this.bytes()).subarray(0, parsed?.headerSize ?? headerLength(await this.bytes()));
+    else this.header = await readHeaderBlock(await this.open());
+    return this.header;
+  }
+
+  /** Bytes `start .. end` of the message, from memory or as a stream window. */
+  async range(label: string, start: number, end: number, partial: { start: number; length: number } | undefined, exact: boolean): Promise<BodyPart> {
+    const available = Math.max(0, end - start);
+    const from = partial?.start ?? 0;
+    const length = partial ? Math.max(0, Math.min(partial.length, available - from)) : available;
+    if (length === 0) return { label, length: 0 };
+    if (this.whole || this.small) {
+      const bytes = (await this.bytes()).subarray(start + from, start + from + length);
+      // A blob shorter than the stored size would desynchronize the literal: as the stream check does.
+      if (exact && !partial && bytes.length !== length) throw new NotFoundError(`blob of ${length} bytes has ${bytes.length}`);
+      return { label, length: bytes.length, bytes };
+    }
+    return { label, length, stream: { source: await this.open(), start: start + from, exact: exact && !partial } };
+  }
+
+  /** Bytes of a part window, in memory (for HEADER.FIELDS of a part and BINARY). */
+  async slice(start: number, end: number): Promise<Buffer> {
+    if (this.whole || this.small) return (await this.bytes()).subarray(start, end);
+    return readRange(await this.open(), start, end - start);
+  }
+}
+
+/** Length of the header block (CRLF CRLF or bare LF LF ends it; without one the message is all header). */
+function headerLength(bytes: Buffer): number {
+  const end = headerEnd(bytes);
+  return end === -1 ? bytes.length : end;
+}
+
+/**
+ * FETCH and UID FETCH (RFC 3501 §6.4.5, §6.4.8). Messages are read range by range from the
+ * mailbox manager (their stored header block and parsed summary with them, so header fetches and
+ * ENVELOPE/BODYSTRUCTURE read no blob); small bodies are read in one blob call and large ones
+ * streamed, so memory does not grow with the mailbox nor the message. Responses are queued and
+ * written in batches of RESPONSE_BATCH_BYTES. A message whose content is missing from the blob
+ * store is left out and reported in the tagged NO; the other messages are still sent.
  */
 export async function runFetch({ args, session }: CommandContext, byUid: boolean): Promise<TaggedResult> {
   const command = byUid ? 'UID FETCH' : 'FETCH';
@@ -146,14 +260,8 @@ export async function runFetch({ args, session }: CommandContext, byUid: boolean
     }
     changedSince = Number(value.value);
   }
-  let set: SequenceRange[];
-  try {
-    set = parseSequenceSet(atomArg(args[0], 'sequence set'));
-  } catch (err) {
-    if (err instanceof InvalidSequenceSetError) throw new ImapBadError(err.message, 'CLIENTBUG');
-    throw err;
-  }
-  const items = parseItems(args[1]);
+  const set = messageSetArg(args[0]);
+  const items = parseItems(args[1], session);
   if (changedSince !== null && !items.some((item) => item.kind === 'MODSEQ')) items.push({ kind: 'MODSEQ' });
   // RFC 7162 §3.1: using MODSEQ is a CONDSTORE enabling command.
   if (items.some((item) => item.kind === 'MODSEQ')) {
@@ -161,34 +269,43 @@ export async function runFetch({ args, session }: CommandContext, byUid: boolean
     session.enable('CONDSTORE');
   }
   const view = session.selected as SelectedMailbox;
-  const ranges = byUid ? view.uidRangesForUidSet(set) : view.uidRangesForSequenceSet(set);
+  const ranges = view.uidRangesFor(set, byUid);
   if (byUid && !items.some((item) => item.kind === 'UID')) items.unshift({ kind: 'UID' });
-  const markSeen = !view.readOnly && items.some((item) => item.kind === 'body' && !item.peek);
+  const markSeen = !view.readOnly && items.some((item) => (item.kind === 'body' || item.kind === 'binary') && !item.peek);
 
-  // ENVELOPE, BODYSTRUCTURE and part sections use the parsed message stored by the manager.
-  const needsSummary = items.some((item) => item.kind === 'ENVELOPE' || item.kind === 'BODYSTRUCTURE' || item.kind === 'BODY' || (item.kind === 'body' && item.section.part !== undefined));
+  // ENVELOPE, BODYSTRUCTURE, part sections and BINARY use the parsed message stored by the manager;
+  // header sections its stored header block when there is one (else the blob).
+  const needsSummary = items.some(
+    (item) => item.kind === 'ENVELOPE' || item.kind === 'BODYSTRUCTURE' || item.kind === 'BODY' || item.kind === 'binary' || (item.kind === 'body' && item.section.part !== undefined),
+  );
+  const wantsHeaders = items.some((item) => item.kind === 'body' && item.section.type !== 'full');
   const manager = session.manager;
-  if (needsSummary && !manager) throw unsupported('ENVELOPE, BODYSTRUCTURE and part sections');
-  const source = (range: UidRange): AsyncIterable<FetchTarget> =>
-    needsSummary && manager ? manager.getMessages(session.user as string, view.mailbox.id, [range], 'headers') : session.deps.mailboxes.listMessages(view.mailbox.id, range);
+  if ((needsSummary || items.some((item) => item.kind === 'THREADID')) && !manager) throw unsupported('ENVELOPE, BODYSTRUCTURE and part sections');
+  const group: FetchGroup = needsSummary || wantsHeaders ? 'headers' : 'metadata';
+  const source = async function* (): AsyncIterable<FetchTarget> {
+    if (manager) {
+      yield* manager.getMessages(session.user as string, view.mailbox.id, ranges, group);
+      return;
+    }
+    for (const range of ranges) yield* session.deps.mailboxes.listMessages(view.mailbox.id, range);
+  };
 
   if (vanished && manager && changedSince !== null) {
     // The set as the client sent it (not clamped to the UIDs still present).
-    const requested = resolveSequenceSet(set, view.highestUid);
+    const requested = set === '$' ? ranges : resolveSequenceSet(set, view.highestUid);
     const inSet = (uid: number): boolean => requested.some((r) => uid >= r.from && uid <= r.to);
     const gone = (await manager.expungedSince(session.user as string, view.mailbox.id, changedSince)).filter(inSet);
     if (gone.length > 0) await session.untagged(`VANISHED (EARLIER) ${formatNumberSet(gone)}`);
   }
 
   const unavailable: number[] = [];
-  for (const range of ranges) {
-    for await (const message of source(range)) {
-      const sequence = view.sequenceOf(message.uid);
-      // Not announced to this session yet (appended since SELECT/NOOP): invisible.
-      if (sequence === null) continue;
-      if (changedSince !== null && message.modSeq <= changedSince) continue;
-      if (!(await fetchMessage(session, view, sequence, message, items, markSeen))) unavailable.push(message.uid);
-    }
+  for await (const message of source()) {
+    const sequence = view.sequenceOf(message.uid);
+    // Not announced to this session yet (appended since SELECT/NOOP): invisible.
+    if (sequence === null) continue;
+    if (changedSince !== null && message.modSeq <= changedSince) continue;
+    if (!(await fetchMessage(session, view, sequence, message, items, markSeen))) unavailable.push(message.uid);
+    await session.writer.flushIfFull();
   }
   if (unavailable.length > 0) {
     const named = unavailable.slice(0, MAX_UIDS_IN_REPLY).join(',') + (unavailable.length > MAX_UIDS_IN_REPLY ? ',...' : '');
@@ -202,7 +319,8 @@ export async function runFetch({ args, session }: CommandContext, byUid: boolean
  * body, `n.MIME` its header, `n.HEADER`/`n.TEXT`/`n.HEADER.FIELDS` those of an encapsulated
  * message/rfc822. A part that does not exist is empty (as Dovecot answers).
  */
-async function partSection(label: string, section: Section, summary: MessageSummary | undefined, partial: Partial | undefined, open: () => Promise<Readable>): Promise<BodyPart> {
+async function partSection(label: string, section: Section, content: MessageContent, partial: ImapPartial | undefined): Promise<BodyPart> {
+  const summary = content.summary;
   const found = summary && section.part ? findPart(summary.structure, section.part) : null;
   let range: { start: number; end: number } | null = null;
   if (found) {
@@ -212,17 +330,46 @@ async function partSection(label: string, section: Section, summary: MessageSumm
     else if (inner && section.type === 'text') range = { start: inner.bodyStart, end: found.bodyEnd };
     else if (inner) range = { start: inner.headerStart, end: inner.bodyStart };
   }
-  if (!range || range.end <= range.start) return { label, start: 0, length: 0, exact: true, stream: null };
+  if (!range || range.end <= range.start) return { label, length: 0 };
   if (section.type === 'fields') {
-    const header = await readRange(await open(), range.start, range.end - range.start);
-    const bytes = filterHeaderFields(header, section.names, section.not);
-    const window = partial ? bytes.subarray(partial.start, partial.start + partial.length) : bytes;
-    return { label, start: 0, length: window.length, exact: true, stream: window.length > 0 ? Readable.from([window]) : null };
+    const bytes = window(filterHeaderFields(await content.slice(range.start, range.end), section.names, section.not), partial);
+    return { label, length: bytes.length, bytes };
   }
-  const available = range.end - range.start;
-  const start = partial?.start ?? 0;
-  const length = partial ? Math.max(0, Math.min(partial.length, available - start)) : available;
-  return { label, start: range.start + start, length, exact: false, stream: length > 0 ? await open() : null };
+  return content.range(label, range.start, range.end, partial, false);
+}
+
+/** A part for BINARY: the part itself, or the single-part message for `[]`/`[1]`. */
+function binaryPart(summary: MessageSummary, part: string): MimePart | null {
+  const root = summary.structure;
+  if (part === '') return root;
+  return findPart(root, part);
+}
+
+/**
+ * RFC 3516 BINARY[part] / BINARY.SIZE[part]: the part's body with its Content-Transfer-Encoding
+ * removed. An encoding the server does not know is `NO [UNKNOWN-CTE]`; a multipart or a missing
+ * part has no content to decode (empty, as a missing BODY part).
+ */
+async function binarySection(item: Extract<FetchItem, { kind: 'binary' }>, content: MessageContent): Promise<BodyPart> {
+  const summary = content.summary;
+  const found = summary ? binaryPart(summary, item.part) : null;
+  if (!found || found.children) {
+    if (found && item.part === '') {
+      // The whole multipart message: nothing to decode.
+      const whole = await content.range(item.label, 0, content.message.size, item.partial, false);
+      return item.sizeOnly ? { label: item.label, length: 0, bytes: Buffer.from(String(whole.length)) } : whole;
+    }
+    return item.sizeOnly ? { label: item.label, length: 0, bytes: Buffer.from('0') } : { label: item.label, length: 0, literal8: true };
+  }
+  if (!isKnownTransferEncoding(found.encoding)) throw new ImapNoError(`Unknown Content-Transfer-Encoding ${found.encoding.slice(0, 40)}`, 'UNKNOWN-CTE');
+  if (found.bodyEnd - found.bodyStart > MAX_BINARY_PART) throw new ImapNoError('Part too large to decode', 'LIMIT');
+  const encoded = await content.slice(found.bodyStart, found.bodyEnd);
+  const decoded = decodeTransferEncoding(encoded, found.encoding);
+  const prefix = item.part === '' ? await content.slice(0, found.bodyStart) : EMPTY;
+  const bytes = prefix.length > 0 ? Buffer.concat([prefix, decoded]) : decoded;
+  if (item.sizeOnly) return { label: item.label, length: 0, bytes: Buffer.from(String(bytes.length)) };
+  const out = window(bytes, item.partial);
+  return { label: item.label, length: out.length, bytes: out, literal8: true };
 }
 
 async function readRange(stream: Readable, start: number, length: number): Promise<Buffer> {
@@ -245,7 +392,21 @@ async function readRange(stream: Readable, start: number, length: number): Promi
   return Buffer.concat(chunks);
 }
 
-/** Writes one `* n FETCH (...)`; false when the message content is missing from the blob store. */
+async function bodyItem(item: Extract<FetchItem, { kind: 'body' }>, content: MessageContent): Promise<BodyPart> {
+  const { section, label, partial } = item;
+  const size = content.message.size;
+  if (section.part !== undefined) return partSection(label, section, content, partial);
+  if (section.type === 'full') return content.range(label, 0, size, partial, true);
+  if (section.type === 'text') {
+    const headerSize = content.summary?.headerSize ?? (await content.headerBlock()).length;
+    return content.range(label, headerSize, size, partial, false);
+  }
+  const header = await content.headerBlock();
+  const bytes = window(section.type === 'fields' ? filterHeaderFields(header, section.names, section.not) : header, partial);
+  return { label, length: bytes.length, bytes };
+}
+
+/** Queues one `* n FETCH (...)`; false when the message content is missing from the blob store. */
 async function fetchMessage(
   session: ImapSession,
   view: SelectedMailbox,
@@ -256,36 +417,13 @@ async function fetchMessage(
 ): Promise<boolean> {
   const summary = message.parsed;
   const bodies = new Map<FetchItem, BodyPart>();
+  const content = new MessageContent(session, message);
   try {
-    // Open every body before writing anything: a missing blob must not leave half a response.
-    let header: Buffer | null = null;
-    const open = (): Promise<Readable> => session.deps.blobs.read(MAIL_BUCKET, message.blobId);
+    // Read every body before queueing anything: a missing blob must not leave half a response.
     try {
       for (const item of items) {
-        if (item.kind !== 'body') continue;
-        const section = item.section;
-        let part: BodyPart;
-        if (section.part !== undefined) {
-          part = await partSection(item.label, section, summary, item.partial, open);
-        } else if (section.type === 'full' || section.type === 'text') {
-          let offset = 0;
-          if (section.type === 'text') {
-            header ??= await readHeaderBlock(await open());
-            offset = header.length;
-          }
-          const available = Math.max(0, message.size - offset);
-          const start = item.partial?.start ?? 0;
-          const length = item.partial ? Math.max(0, Math.min(item.partial.length, available - start)) : available;
-          part = { label: item.label, start: offset + start, length, exact: !item.partial, stream: null };
-          if (length > 0) part.stream = await open();
-        } else {
-          header ??= await readHeaderBlock(await open());
-          const bytes = section.type === 'fields' ? filterHeaderFields(header, section.names, section.not) : header;
-          const start = item.partial?.start ?? 0;
-          const window = item.partial ? bytes.subarray(start, start + item.partial.length) : bytes;
-          part = { label: item.label, start: 0, length: window.length, exact: true, stream: window.length > 0 ? Readable.from([window]) : null };
-        }
-        bodies.set(item, part);
+        if (item.kind === 'body') bodies.set(item, await bodyItem(item, content));
+        else if (item.kind === 'binary') bodies.set(item, await binarySection(item, content));
       }
     } catch (err) {
       if (!(err instanceof NotFoundError)) throw err;
@@ -299,50 +437,78 @@ async function fetchMessage(
       const updated = await session.deps.mailboxes.addFlags(view.mailbox.id, { from: message.uid, to: message.uid }, [SEEN]);
       flags = updated.find((m) => m.uid === message.uid)?.flags ?? [...flags, SEEN];
       flagsChanged = true;
+      // Reported in this response: not again as a change at the next NOOP.
+      view.forgetFlagChanges([message.uid]);
     }
-
-    const parts: Array<string | BodyPart> = items.map((item) => {
-      switch (item.kind) {
-        case 'FLAGS':
-          return `FLAGS ${formatFlags(flags)}`;
-        case 'UID':
-          return `UID ${message.uid}`;
-        case 'RFC822.SIZE':
-          return `RFC822.SIZE ${message.size}`;
-        case 'INTERNALDATE':
-          return `INTERNALDATE ${formatInternalDate(message.internalDate)}`;
-        case 'MODSEQ':
-          return `MODSEQ (${message.modSeq})`;
-        case 'ENVELOPE':
-          return summary ? `ENVELOPE ${formatEnvelope(summary.envelope)}` : 'ENVELOPE (NIL NIL NIL NIL NIL NIL NIL NIL NIL NIL)';
-        case 'BODYSTRUCTURE':
-        case 'BODY':
-          return `${item.kind} ${summary ? formatBodyStructure(summary.structure, item.kind === 'BODYSTRUCTURE') : '("text" "plain" NIL NIL NIL "7bit" 0 0)'}`;
-        case 'body':
-          return bodies.get(item) as BodyPart;
-      }
-    });
-    // RFC 3501 §6.4.5: flags changed by BODY[] SHOULD be part of the response.
-    if (flagsChanged && !items.some((item) => item.kind === 'FLAGS')) parts.push(`FLAGS ${formatFlags(flags)}`);
 
     const writer = session.writer;
     let text = `* ${sequence} FETCH (`;
-    for (const [index, part] of parts.entries()) {
-      if (index > 0) text += ' ';
-      if (typeof part === 'string') {
-        text += part;
-        continue;
+    let first = true;
+    const add = (piece: string): void => {
+      text += first ? piece : ` ${piece}`;
+      first = false;
+    };
+    for (const item of items) {
+      switch (item.kind) {
+        case 'FLAGS':
+          add(`FLAGS ${formatFlags(flags)}`);
+          break;
+        case 'UID':
+          add(`UID ${message.uid}`);
+          break;
+        case 'RFC822.SIZE':
+          add(`RFC822.SIZE ${message.size}`);
+          break;
+        case 'INTERNALDATE':
+          add(`INTERNALDATE ${formatInternalDate(message.internalDate)}`);
+          break;
+        case 'MODSEQ':
+          add(`MODSEQ (${message.modSeq})`);
+          break;
+        case 'EMAILID':
+          add(`EMAILID (${objectId(message.messageId)})`);
+          break;
+        case 'THREADID':
+          add(message.threadId ? `THREADID (${objectId(message.threadId)})` : 'THREADID NIL');
+          break;
+        case 'ENVELOPE':
+          add(summary ? `ENVELOPE ${formatEnvelope(summary.envelope)}` : 'ENVELOPE (NIL NIL NIL NIL NIL NIL NIL NIL NIL NIL)');
+          break;
+        case 'BODYSTRUCTURE':
+        case 'BODY':
+          add(`${item.kind} ${summary ? formatBodyStructure(summary.structure, item.kind === 'BODYSTRUCTURE') : '("text" "plain" NIL NIL NIL "7bit" 0 0)'}`);
+          break;
+        case 'body':
+        case 'binary': {
+          const part = bodies.get(item) as BodyPart;
+          if (item.kind === 'binary' && item.sizeOnly) {
+            add(`${part.label} ${(part.bytes as Buffer).toString('latin1')}`);
+            break;
+          }
+          add(`${part.label} ${part.literal8 ? '~' : ''}{${part.length}}\r\n`);
+          if (part.stream) {
+            await writer.write(text);
+            await writer.pipe(part.stream.source, part.stream.start, part.length, part.stream.exact);
+            part.stream = undefined;
+          } else {
+            writer.push(text);
+            if (part.bytes && part.length > 0) writer.push(part.bytes);
+          }
+          text = '';
+          break;
+        }
       }
-      await writer.write(`${text}${part.label} {${part.length}}\r\n`);
-      text = '';
-      if (part.stream) await writer.pipe(part.stream, part.start, part.length, part.exact);
     }
-    await writer.line(`${text})`);
+    // RFC 3501 §6.4.5: flags changed by BODY[] SHOULD be part of the response.
+    if (flagsChanged && !items.some((item) => item.kind === 'FLAGS')) add(`FLAGS ${formatFlags(flags)}`);
+    writer.push(`${text})\r\n`);
     return true;
   } finally {
-    for (const part of bodies.values()) part.stream?.destroy();
+    for (const part of bodies.values()) part.stream?.source.destroy();
   }
 }
+
+export { objectId };
 
 /** RFC 3501 §6.4.5. */
 export const fetch: ImapCommand = {

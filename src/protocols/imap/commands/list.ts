@@ -1,12 +1,13 @@
 import { specialUseAttribute } from '../../../mailbox/api/roles';
 import { INBOX, MAILBOX_DELIMITER, type Mailbox, type MailboxRole } from '../../../mailbox/api/mailbox-store';
 import { ImapBadError } from '../errors';
-import { compileListPattern, decodeMailboxName, encodeMailboxName, normalizeMailboxName } from '../mailbox-name';
+import { compileListPattern, decodeMailboxName, formatMailboxName, normalizeMailboxName } from '../mailbox-name';
 import type { ImapValue } from '../parser';
 import { formatString, ok, type TaggedResult } from '../response';
 import type { ImapSession } from '../session';
 import type { CommandContext, ImapCommand } from '../types';
 import { listMailboxArg } from './args';
+import { visibleName } from './lookup';
 import { parseStatusItems, statusLine } from './status';
 
 interface ListOptions {
@@ -103,17 +104,20 @@ export async function runList({ args, session }: CommandContext, lsub: boolean):
     return ok(`${command} completed`);
   }
   const matchers = patterns.map((pattern) => {
-    const decoded = decodeMailboxName(reference + pattern);
+    const decoded = session.utf8Names() ? reference + pattern : decodeMailboxName(reference + pattern);
     if (decoded === null) throw new ImapBadError('Invalid mailbox name encoding');
     return compileListPattern(decoded, MAILBOX_DELIMITER);
   });
 
   const user = session.user as string;
   const manager = session.manager;
-  const mailboxes = manager ? await manager.listMailboxes(user) : await session.deps.mailboxes.listMailboxes(user);
+  // With the manager: the user's mailboxes and, in the other users' namespace, those shared with them (`l` right).
+  const mailboxes = manager ? (await manager.listAccessibleMailboxes(user)).map((entry) => entry.mailbox) : await session.deps.mailboxes.listMailboxes(user);
   const entries = new Map<string, Entry>();
   for (const mailbox of mailboxes) {
-    entries.set(normalizeMailboxName(mailbox.name, MAILBOX_DELIMITER), { name: mailbox.name, mailbox, role: (mailbox as { role?: MailboxRole | null }).role ?? null });
+    const own = mailbox.owner === user;
+    const name = own ? normalizeMailboxName(mailbox.name, MAILBOX_DELIMITER) : visibleName(user, mailbox);
+    entries.set(name, { name, mailbox, role: own ? ((mailbox as { role?: MailboxRole | null }).role ?? null) : null });
   }
   for (const name of [...entries.keys()]) {
     const levels = name.split(MAILBOX_DELIMITER);
@@ -145,7 +149,7 @@ export async function runList({ args, session }: CommandContext, lsub: boolean):
     if (!lsub) attributes.push(parents.has(name) ? '\\HasChildren' : '\\HasNoChildren');
     if (!lsub && isSubscribed && (opts.subscribed || opts.returnSubscribed)) attributes.push('\\Subscribed');
     if (specialUse && !lsub && (!opts.extended || opts.returnSpecialUse || opts.specialUseOnly)) attributes.push(specialUse);
-    await session.untagged(`${command} (${attributes.join(' ')}) ${delimiter} ${formatString(encodeMailboxName(name))}`);
+    await session.untagged(`${command} (${attributes.join(' ')}) ${delimiter} ${formatMailboxName(name, session.utf8Names())}`);
     if (opts.status && entry.mailbox) await session.untagged(await statusLine(session, entry.mailbox, opts.status));
   }
   return ok(`${command} completed`);

@@ -3,8 +3,11 @@ import { NotFoundError } from '../../../core/errors';
 import { MAX_SEARCH_CONTENT } from '../limits';
 import { formatString, ok, type TaggedResult } from '../response';
 import { compileSearch, parseContent, type SearchTarget } from '../search/evaluate';
+import { searchContentKeys, type ImapSearchDeps } from '../search/index-search';
 import { parseSearch } from '../search/parse';
-import { formatNumberSet, needsContent, usesModSeq, type SearchKey } from '../search/query';
+import { formatNumberSet, needsContent, needsThread, usesModSeq, type SearchKey, type SearchRequest } from '../search/query';
+import type { ImapValue } from '../parser';
+import { ImapBadError } from '../errors';
 import type { MessageMetadata } from '../../../mailbox/api/mailbox-store';
 import type { FetchedMessage } from '../../../mailbox/api/mailbox-manager';
 import type { SelectedMailbox } from '../selected-mailbox';
@@ -40,17 +43,25 @@ export async function forEachMatch(
   const view = session.selected as SelectedMailbox;
   const uids = view.announcedUids;
   if (uids.length === 0) return;
-  const matches = compileSearch(key, { exists: view.exists, highestUid: view.highestUid, now: new Date() });
+  const index = (session.deps as ImapSearchDeps).search;
+  const answered = index ? await searchContentKeys(index, view.mailbox.id, uids, key) : null;
+  const matches = compileSearch(key, { exists: view.exists, highestUid: view.highestUid, now: new Date(), fromIndex: answered?.fromIndex, saved: new Set(view.savedUids) });
   const withContent = needsContent(key);
   const range = { from: uids[0], to: uids[uids.length - 1] };
   const manager = session.manager;
+  // THREADID (RFC 8474) needs the thread of each message, which only the MailboxManager returns.
+  const withThread = needsThread(key);
+  if (withThread && !manager) throw new ImapBadError('SEARCH THREADID is not supported by this server');
   const source: AsyncIterable<MessageMetadata & Pick<FetchedMessage, 'parsed'>> =
-    withSummary && manager ? manager.getMessages(session.user as string, view.mailbox.id, [range], 'headers') : session.deps.mailboxes.listMessages(view.mailbox.id, range);
+    (withSummary || withThread) && manager
+      ? manager.getMessages(session.user as string, view.mailbox.id, [range], withSummary ? 'headers' : 'metadata')
+      : session.deps.mailboxes.listMessages(view.mailbox.id, range);
   for await (const message of source) {
     const sequence = view.sequenceOf(message.uid);
     if (sequence === null) continue;
-    const target: SearchTarget = { sequence, message };
-    if (withContent) {
+    const target: SearchTarget = { sequence, message, indexed: answered?.indexed.has(message.uid) ?? false };
+    // Messages the index does not know yet (indexing is asynchronous) are read and evaluated here.
+    if (withContent && !target.indexed) {
       try {
         target.content = parseContent(await readContent(session, message.blobId));
       } catch (err) {
@@ -64,27 +75,50 @@ export async function forEachMatch(
 }
 
 /**
- * SEARCH and UID SEARCH (RFC 3501 §6.4.4) with ESEARCH return options (RFC 4731). Evaluated
- * in memory, message by message, streaming the selected mailbox through `listMessages`; the
- * content is read only for header/body keys. Only message numbers are kept.
+ * SEARCH and UID SEARCH (RFC 3501 §6.4.4) with ESEARCH return options (RFC 4731). Content keys
+ * (header, body, text, sent dates) are answered by the search index; keys that must be exact
+ * against the session's view (sequence numbers, UIDs, flags, MODSEQ, sizes, internal dates) are
+ * evaluated while streaming the mailbox's metadata. Messages the index does not know yet are read
+ * and evaluated in memory, so a SEARCH right after APPEND is exact. Only message numbers are kept.
  */
 export async function runSearch({ tag, args, session }: CommandContext, byUid: boolean): Promise<TaggedResult> {
-  const request = parseSearch(args);
+  const view = session.selected as SelectedMailbox;
+  let request: SearchRequest;
+  try {
+    request = parseSearch(args);
+  } catch (err) {
+    // RFC 5182 §2.1: a SEARCH RETURN (SAVE) that fails, even on syntax, leaves `$` empty.
+    if (requestsSave(args)) view.savedUids = [];
+    throw err;
+  }
   const results: number[] = [];
+  const uids: number[] = [];
   let highestModSeq = 0;
-  await forEachMatch(session, request.key, false, (sequence, message) => {
-    results.push(byUid ? message.uid : sequence);
-    highestModSeq = Math.max(highestModSeq, message.modSeq);
-  });
+  const save = request.returnOptions?.includes('SAVE') ?? false;
+  try {
+    await forEachMatch(session, request.key, false, (sequence, message) => {
+      results.push(byUid ? message.uid : sequence);
+      uids.push(message.uid);
+      highestModSeq = Math.max(highestModSeq, message.modSeq);
+    });
+  } catch (err) {
+    // RFC 5182 §2.1: a failed SEARCH RETURN (SAVE) leaves `$` empty.
+    if (save) view.savedUids = [];
+    throw err;
+  }
   results.sort((a, b) => a - b);
+  uids.sort((a, b) => a - b);
+  if (save) view.savedUids = savedResult(uids, request.returnOptions ?? []);
   const modSeq = usesModSeq(request.key) && results.length > 0 ? highestModSeq : null;
   // RFC 9051 §7.3.4: IMAP4rev2 sessions always get ESEARCH.
   const returnOptions = request.returnOptions ?? (session.isEnabled('IMAP4REV2') ? ['ALL' as const] : null);
+  // RFC 5182 §2.1: SAVE alone returns no ESEARCH response.
+  if (save && returnOptions?.length === 1) return ok(`${byUid ? 'UID SEARCH' : 'SEARCH'} completed, result saved`);
   if (returnOptions === null) {
     const tail = modSeq === null ? '' : ` (MODSEQ ${modSeq})`;
     await session.untagged(`SEARCH${results.length > 0 ? ' ' : ''}${results.join(' ')}${tail}`);
   } else {
-    const options = returnOptions.length === 0 ? ['ALL'] : returnOptions;
+    const options = returnOptions.length === 0 ? ['ALL'] : returnOptions.filter((option) => option !== 'SAVE');
     let text = `ESEARCH (TAG ${formatString(tag)})${byUid ? ' UID' : ''}`;
     if (results.length > 0) {
       if (options.includes('MIN')) text += ` MIN ${results[0]}`;
@@ -96,6 +130,23 @@ export async function runSearch({ tag, args, session }: CommandContext, byUid: b
     await session.untagged(text);
   }
   return ok(`${byUid ? 'UID SEARCH' : 'SEARCH'} completed`);
+}
+
+function requestsSave(args: readonly ImapValue[]): boolean {
+  const [first, list] = args;
+  return first?.type === 'atom' && first.value.toUpperCase() === 'RETURN' && list?.type === 'list' && list.items.some((item) => item.type === 'atom' && item.value.toUpperCase() === 'SAVE');
+}
+
+/**
+ * What SAVE keeps (RFC 5182 §2.1): with MIN and/or MAX (and neither ALL nor COUNT) only those
+ * messages, else the whole result.
+ */
+function savedResult(uids: readonly number[], options: readonly string[]): number[] {
+  if (uids.length === 0 || options.includes('ALL') || options.includes('COUNT') || !(options.includes('MIN') || options.includes('MAX'))) return [...uids];
+  const kept = new Set<number>();
+  if (options.includes('MIN')) kept.add(uids[0]);
+  if (options.includes('MAX')) kept.add(uids[uids.length - 1]);
+  return [...kept].sort((a, b) => a - b);
 }
 
 export const search: ImapCommand = {

@@ -6,7 +6,9 @@ import { SelectedMailbox } from '../selected-mailbox';
 import { resolveSequenceSet, type SequenceRange } from '../sequence-set';
 import type { ImapSession } from '../session';
 import type { CommandContext, ImapCommand } from '../types';
-import { mailboxNameArg } from './args';
+import { objectId } from '../object-id';
+import { lookupMailbox } from './lookup';
+import { mailboxRefArg } from './args';
 import { sequenceSetArg } from './mailbox-args';
 
 const SYSTEM_FLAGS = '\\Answered \\Flagged \\Deleted \\Seen \\Draft';
@@ -72,12 +74,20 @@ export async function openMailbox({ name: command, args, session }: CommandConte
   } else if (args.length !== 1) {
     throw new ImapBadError(`Usage: ${command} <mailbox>`);
   }
-  const name = mailboxNameArg(args[0]);
-  // A failed SELECT leaves no mailbox selected (RFC 3501 §6.3.1).
+  const ref = mailboxRefArg(args[0], session.utf8Names());
+  // A failed SELECT leaves no mailbox selected (RFC 3501 §6.3.1). RFC 9051 §7.1 / RFC 7162
+  // §3.2.11: a client of IMAP4rev2 or QRESYNC learns where the old mailbox's responses end.
+  if (session.selected !== null && (session.isEnabled('IMAP4REV2') || session.isEnabled('QRESYNC'))) {
+    await session.untagged('OK [CLOSED] Previous mailbox closed');
+  }
   session.unselect();
   const mailboxes = session.deps.mailboxes;
-  const mailbox = await mailboxes.getMailbox(session.user as string, name);
-  if (!mailbox) throw new ImapNoError('Mailbox does not exist', 'NONEXISTENT');
+  const { mailbox, rights } = await lookupMailbox(session, ref);
+  if (rights !== null) {
+    // Another user's mailbox (RFC 4314 §4): reading needs `r`; without any right to change it, read-only.
+    if (!rights.includes('r')) throw new ImapNoError('No "r" right on this mailbox', 'NOPERM');
+    if (!/[stwie]/.test(rights)) readOnly = true;
+  }
   const uids = await mailboxes.listUids(mailbox.id);
   const view = new SelectedMailbox(mailbox, readOnly, uids);
   // A message appended between getMailbox and listUids must stay below UIDNEXT.
@@ -90,6 +100,8 @@ export async function openMailbox({ name: command, args, session }: CommandConte
   await session.untagged(`OK [UIDNEXT ${uidNext}] Predicted next UID`);
   await session.untagged(readOnly ? 'OK [PERMANENTFLAGS ()] Read-only mailbox' : `OK [PERMANENTFLAGS (${SYSTEM_FLAGS} \\*)] Flags permitted`);
   if (session.isEnabled('CONDSTORE')) await session.untagged(`OK [HIGHESTMODSEQ ${mailbox.highestModSeq}] Highest`);
+  // RFC 8474 §4.2: the mailbox's immutable id.
+  if (session.capabilities().includes('OBJECTID')) await session.untagged(`OK [MAILBOXID (${objectId(mailbox.id)})] Ok`);
   await session.select(view);
   if (qresync && qresync.uidValidity === mailbox.uidValidity) await resynchronize(session, view, qresync);
   session.log.debug({ mailboxId: mailbox.id, readOnly }, 'IMAP mailbox selected');

@@ -1,16 +1,18 @@
 import { ImapBadError, ImapNoError } from '../errors';
-import { formatString, ok } from '../response';
-import { encodeMailboxName } from '../mailbox-name';
+import { ok } from '../response';
+import { formatMailboxName } from '../mailbox-name';
+import { objectId } from '../object-id';
 import type { ImapCommand } from '../types';
 import type { ImapSession } from '../session';
 import type { Mailbox } from '../../../mailbox/api/mailbox-store';
-import { mailboxNameArg } from './args';
+import { mailboxRefArg } from './args';
+import { lookupMailbox, visibleName } from './lookup';
 
 const SEEN = '\\seen';
 const DELETED = '\\deleted';
 
-/** STATUS data items: RFC 3501, RFC 9051 (DELETED, SIZE), RFC 8438 (SIZE), RFC 7162 (HIGHESTMODSEQ). */
-const ITEMS = new Set(['MESSAGES', 'RECENT', 'UIDNEXT', 'UIDVALIDITY', 'UNSEEN', 'DELETED', 'SIZE', 'HIGHESTMODSEQ']);
+/** STATUS data items: RFC 3501, RFC 9051 (DELETED, SIZE), RFC 8438 (SIZE), RFC 7162 (HIGHESTMODSEQ), RFC 8474 (MAILBOXID). */
+const ITEMS = new Set(['MESSAGES', 'RECENT', 'UIDNEXT', 'UIDVALIDITY', 'UNSEEN', 'DELETED', 'SIZE', 'HIGHESTMODSEQ', 'MAILBOXID']);
 
 /** Parses `(MESSAGES UNSEEN …)`; BAD on an unknown or empty list. */
 export function parseStatusItems(session: ImapSession, value: { type: string; items?: unknown[] }): string[] {
@@ -18,7 +20,8 @@ export function parseStatusItems(session: ImapSession, value: { type: string; it
   const items: string[] = [];
   for (const item of value.items as Array<{ type: string; value?: unknown; section?: unknown }>) {
     const name = item.type === 'atom' && !item.section && typeof item.value === 'string' ? item.value.toUpperCase() : '';
-    if (!ITEMS.has(name) || (name === 'RECENT' && session.isEnabled('IMAP4REV2'))) throw new ImapBadError(`Unknown STATUS item ${name || '?'}`);
+    const unavailable = (name === 'RECENT' && session.isEnabled('IMAP4REV2')) || (name === 'MAILBOXID' && !session.capabilities().includes('OBJECTID'));
+    if (!ITEMS.has(name) || unavailable) throw new ImapBadError(`Unknown STATUS item ${name || '?'}`);
     if (!items.includes(name)) items.push(name);
   }
   return items;
@@ -47,7 +50,7 @@ export async function statusLine(session: ImapSession, mailbox: Mailbox, items: 
       uidNext = Math.max(uidNext, message.uid + 1);
     }
   }
-  const values: Record<string, number> = {
+  const values: Record<string, number | string> = {
     MESSAGES: messages,
     RECENT: 0,
     UIDNEXT: uidNext,
@@ -56,8 +59,9 @@ export async function statusLine(session: ImapSession, mailbox: Mailbox, items: 
     DELETED: deleted,
     SIZE: size,
     HIGHESTMODSEQ: highestModSeq,
+    MAILBOXID: `(${objectId(mailbox.id)})`,
   };
-  return `STATUS ${formatString(encodeMailboxName(mailbox.name))} (${items.map((item) => `${item} ${values[item]}`).join(' ')})`;
+  return `STATUS ${formatMailboxName(visibleName(session.user, mailbox), session.utf8Names())} (${items.map((item) => `${item} ${values[item]}`).join(' ')})`;
 }
 
 /** RFC 3501 §6.3.10. */
@@ -66,10 +70,11 @@ export const status: ImapCommand = {
   states: ['authenticated', 'selected'],
   async handler({ args, session }) {
     if (args.length !== 2) throw new ImapBadError('Usage: STATUS <mailbox> (<items>)');
-    const name = mailboxNameArg(args[0]);
+    const ref = mailboxRefArg(args[0], session.utf8Names());
     const items = parseStatusItems(session, args[1]);
-    const mailbox = await session.deps.mailboxes.getMailbox(session.user as string, name);
-    if (!mailbox) throw new ImapNoError('Mailbox does not exist', 'NONEXISTENT');
+    const { mailbox, rights } = await lookupMailbox(session, ref);
+    // RFC 4314 §4: STATUS needs `r` (counts reveal what the mailbox holds).
+    if (rights !== null && !rights.includes('r')) throw new ImapNoError('No "r" right on this mailbox', 'NOPERM');
     await session.untagged(await statusLine(session, mailbox, items));
     return ok('STATUS completed');
   },

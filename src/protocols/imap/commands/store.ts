@@ -5,7 +5,7 @@ import { formatNumberSet } from '../search/query';
 import type { SelectedMailbox } from '../selected-mailbox';
 import type { CommandContext, ImapCommand } from '../types';
 import { atomArg } from './args';
-import { flagListArg, sequenceSetArg } from './mailbox-args';
+import { flagListArg, messageSetArg } from './mailbox-args';
 
 const MODES: Record<string, FlagUpdateMode> = { FLAGS: 'replace', '+FLAGS': 'add', '-FLAGS': 'remove' };
 
@@ -16,7 +16,7 @@ const MODES: Record<string, FlagUpdateMode> = { FLAGS: 'replace', '+FLAGS': 'add
 export async function runStore({ args, session }: CommandContext, byUid: boolean): Promise<TaggedResult> {
   const command = byUid ? 'UID STORE' : 'STORE';
   if (args.length < 3) throw new ImapBadError(`Usage: ${command} <sequence set> [(UNCHANGEDSINCE <modseq>)] <+|->FLAGS[.SILENT] <flags>`);
-  const set = sequenceSetArg(args[0]);
+  const set = messageSetArg(args[0]);
   let index = 1;
   let unchangedSince: number | undefined;
   const modifiers = args[1];
@@ -38,7 +38,7 @@ export async function runStore({ args, session }: CommandContext, byUid: boolean
 
   const view = session.selected as SelectedMailbox;
   if (view.readOnly) throw new ImapNoError('Mailbox is read-only', 'READ-ONLY');
-  const ranges = byUid ? view.uidRangesForUidSet(set) : view.uidRangesForSequenceSet(set);
+  const ranges = view.uidRangesFor(set, byUid);
   if (ranges.length === 0) return ok(`${command} completed`);
   const result = await session.requireManager().updateFlags(session.user as string, view.mailbox.id, ranges, { mode, flags, unchangedSince });
   if (unchangedSince !== undefined) session.enable('CONDSTORE');

@@ -9,7 +9,7 @@ export const subscribe: ImapCommand = {
   needsManager: true,
   async handler({ args, session }) {
     expectArgs(args, 1, 1, 'SUBSCRIBE <mailbox>');
-    await session.requireManager().subscribe(session.user as string, mailboxNameArg(args[0]));
+    await session.requireManager().subscribe(session.user as string, mailboxNameArg(args[0], session.utf8Names()));
     return ok('SUBSCRIBE completed');
   },
 };
@@ -21,7 +21,7 @@ export const unsubscribe: ImapCommand = {
   needsManager: true,
   async handler({ args, session }) {
     expectArgs(args, 1, 1, 'UNSUBSCRIBE <mailbox>');
-    await session.requireManager().unsubscribe(session.user as string, mailboxNameArg(args[0]));
+    await session.requireManager().unsubscribe(session.user as string, mailboxNameArg(args[0], session.utf8Names()));
     return ok('UNSUBSCRIBE completed');
   },
 };

@@ -7,6 +7,7 @@ import { runFetch } from './fetch';
 import { runSearch } from './search';
 import { runSort } from './sort';
 import { runStore } from './store';
+import { runThread } from './thread';
 
 /** UID forms that need the mailbox manager (see `mailbox-access.ts`). */
 const WITH_MANAGER: Record<string, (context: CommandContext) => Promise<import('../response').TaggedResult>> = {
@@ -15,6 +16,7 @@ const WITH_MANAGER: Record<string, (context: CommandContext) => Promise<import('
   MOVE: (context) => runCopy(context, true, true),
   EXPUNGE: (context) => runExpunge(context, true),
   SORT: (context) => runSort(context, true),
+  THREAD: (context) => runThread(context, true),
 };
 
 /** RFC 3501 §6.4.8 (UID EXPUNGE: RFC 4315; UID MOVE: RFC 6851). */

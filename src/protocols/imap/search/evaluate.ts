@@ -1,4 +1,5 @@
-import type { MessageMetadata } from '../../../mailbox/api/mailbox-store';
+import type { MessageMetadata, MessageRecord } from '../../../mailbox/api/mailbox-store';
+import { objectId } from '../object-id';
 import { resolveSequenceSet, type NumberRange } from '../sequence-set';
 import type { Day, SearchKey } from './query';
 
@@ -6,8 +7,10 @@ import type { Day, SearchKey } from './query';
 export interface SearchTarget {
   sequence: number;
   message: MessageMetadata;
-  /** Parsed content; only present when the query needs it. */
+  /** Parsed content; only present when the query needs it and the message is not indexed. */
   content?: ParsedContent;
+  /** The search index knows the message: content keys are answered by `SearchScope.fromIndex`. */
+  indexed?: boolean;
 }
 
 /** The sizes `*` stands for in sequence sets and UID sets (the session's view). */
@@ -15,6 +18,10 @@ export interface SearchScope {
   exists: number;
   highestUid: number;
   now: Date;
+  /** UIDs matching each content key (header/body/text/sent date) according to the search index. */
+  fromIndex?: Map<SearchKey, ReadonlySet<number>>;
+  /** UIDs saved by SEARCH RETURN (SAVE), for `$` (RFC 5182). */
+  saved?: ReadonlySet<number>;
 }
 
 /** Headers (unfolded, encoded words decoded) and body text of a message, for string keys. */
@@ -91,6 +98,15 @@ function inRanges(ranges: readonly NumberRange[], value: number): boolean {
  * SEARCH command, then run message by message).
  */
 export function compileSearch(key: SearchKey, scope: SearchScope): (target: SearchTarget) => boolean {
+  const indexed = scope.fromIndex?.get(key);
+  if (indexed) {
+    const inMemory = compileKey(key, scope);
+    return (target) => (target.indexed ? indexed.has(target.message.uid) : inMemory(target));
+  }
+  return compileKey(key, scope);
+}
+
+function compileKey(key: SearchKey, scope: SearchScope): (target: SearchTarget) => boolean {
   switch (key.type) {
     case 'all':
       return () => true;
@@ -138,6 +154,15 @@ export function compileSearch(key: SearchKey, scope: SearchScope): (target: Sear
       return ({ content }) => contains(content?.headerText ?? '', key.value) || contains(content?.bodyText ?? '', key.value);
     case 'modseq':
       return ({ message }) => message.modSeq >= key.modSeq;
+    case 'saved':
+      return ({ message }) => scope.saved?.has(message.uid) ?? false;
+    case 'emailid':
+      return ({ message }) => objectId(message.messageId) === key.id;
+    case 'threadid':
+      return ({ message }) => {
+        const threadId = (message as Partial<MessageRecord>).threadId;
+        return threadId !== undefined && threadId !== '' && objectId(threadId) === key.id;
+      };
     case 'not': {
       const inner = compileSearch(key.key, scope);
       return (target) => !inner(target);

@@ -1,5 +1,6 @@
 import { ImapBadError, ImapNoError } from '../errors';
 import { MAX_SEARCH_KEYS } from '../limits';
+import { OBJECT_ID } from '../object-id';
 import type { ImapValue } from '../parser';
 import { InvalidSequenceSetError, parseSequenceSet, type SequenceRange } from '../sequence-set';
 import type { Day, ReturnOption, SearchKey, SearchRequest } from './query';
@@ -8,7 +9,7 @@ import type { Day, ReturnOption, SearchKey, SearchRequest } from './query';
 export const SEARCH_CHARSETS = ['US-ASCII', 'UTF-8'];
 
 const MONTHS = ['JAN', 'FEB', 'MAR', 'APR', 'MAY', 'JUN', 'JUL', 'AUG', 'SEP', 'OCT', 'NOV', 'DEC'];
-const RETURN_OPTIONS = new Set<ReturnOption>(['MIN', 'MAX', 'ALL', 'COUNT']);
+const RETURN_OPTIONS = new Set<ReturnOption>(['MIN', 'MAX', 'ALL', 'COUNT', 'SAVE']);
 
 /** Flag keys without argument: name → [flag, present]. NEW/OLD/RECENT are handled apart. */
 const FLAG_KEYS: Record<string, [string, boolean]> = {
@@ -132,6 +133,7 @@ class KeyParser {
     }
     if (value.type !== 'atom' || value.section) throw new ImapBadError('Invalid SEARCH key');
     const name = value.value.toUpperCase();
+    if (name === '$') return { type: 'saved' };
     if (/^[\d*]/.test(name)) return { type: 'sequence', set: this.sequenceSet(value.value) };
     const flag = FLAG_KEYS[name];
     if (flag) return { type: 'flag', flag: flag[0], present: flag[1] };
@@ -163,8 +165,10 @@ class KeyParser {
       case 'BODY':
       case 'TEXT':
         return { type: name === 'BODY' ? 'body' : 'text', value: this.string(`${name} value`) };
-      case 'UID':
-        return { type: 'uid', set: this.sequenceSet(this.string('UID set')) };
+      case 'UID': {
+        const set = this.string('UID set');
+        return set === '$' ? { type: 'saved' } : { type: 'uid', set: this.sequenceSet(set) };
+      }
       case 'MODSEQ': {
         // MODSEQ [<entry-name> <entry-type>] <mod-sequence> (RFC 7162 §3.1.5); entries are not tracked.
         const peek = this.args[this.index];
@@ -174,6 +178,13 @@ class KeyParser {
           if (!['priv', 'shared', 'all'].includes(type)) throw new ImapBadError('Invalid MODSEQ entry type');
         }
         return { type: 'modseq', modSeq: this.number('mod-sequence') };
+      }
+      case 'EMAILID':
+      case 'THREADID': {
+        // RFC 8474 §6: an objectid; anything else could never match and is a client error.
+        const id = this.string(`${name} value`);
+        if (!OBJECT_ID.test(id)) throw new ImapBadError(`Invalid ${name} in SEARCH`);
+        return { type: name === 'EMAILID' ? 'emailid' : 'threadid', id };
       }
       case 'NOT':
         return { type: 'not', key: this.key(depth + 1) };

@@ -20,12 +20,16 @@ export type SearchKey =
   | { type: 'header'; field: string; value: string }
   | { type: 'body' | 'text'; value: string }
   | { type: 'modseq'; modSeq: number }
+  /** `$`: the messages the last SEARCH RETURN (SAVE) saved (RFC 5182). */
+  | { type: 'saved' }
+  /** RFC 8474 §6: the message's EMAILID / THREADID (an objectid) equals `id`. */
+  | { type: 'emailid' | 'threadid'; id: string }
   | { type: 'not'; key: SearchKey }
   | { type: 'or'; left: SearchKey; right: SearchKey }
   | { type: 'and'; keys: SearchKey[] };
 
-/** ESEARCH return options (RFC 4731). */
-export type ReturnOption = 'MIN' | 'MAX' | 'ALL' | 'COUNT';
+/** ESEARCH return options (RFC 4731) and SAVE (RFC 5182 SEARCHRES). */
+export type ReturnOption = 'MIN' | 'MAX' | 'ALL' | 'COUNT' | 'SAVE';
 
 export interface SearchRequest {
   key: SearchKey;
@@ -48,6 +52,22 @@ export function needsContent(key: SearchKey): boolean {
       return needsContent(key.left) || needsContent(key.right);
     case 'and':
       return key.keys.some(needsContent);
+    default:
+      return false;
+  }
+}
+
+/** True when the key needs the message's thread (THREADID, RFC 8474): only the MailboxManager has it. */
+export function needsThread(key: SearchKey): boolean {
+  switch (key.type) {
+    case 'threadid':
+      return true;
+    case 'not':
+      return needsThread(key.key);
+    case 'or':
+      return needsThread(key.left) || needsThread(key.right);
+    case 'and':
+      return key.keys.some(needsThread);
     default:
       return false;
   }

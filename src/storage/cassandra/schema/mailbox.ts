@@ -19,6 +19,7 @@ export const MAILBOX_SCHEMA: CassandraSchemaArea = {
     'message_location',
     'message_content',
     'thread_lookup',
+    'thread_message',
     'mailbox_acl',
     'acl_by_identifier',
     'mailbox_annotation',
@@ -113,6 +114,19 @@ export const MAILBOX_SCHEMA: CassandraSchemaArea = {
          user text,
          name text,
          PRIMARY KEY ((user), name))`,
+    ],
+    // 2: thread entries per message (James' ThreadDAO layout), removed with the last copy of their
+    // message; the content row remembers which. `thread_lookup` (version 1) is still read, never written.
+    [
+      `CREATE TABLE IF NOT EXISTS ${keyspace}.thread_message (
+         owner text,
+         mime_message_id text,
+         message_id uuid,
+         thread_id uuid,
+         base_subject text,
+         PRIMARY KEY ((owner, mime_message_id), message_id))`,
+      `ALTER TABLE ${keyspace}.message_content ADD IF NOT EXISTS thread_owner text`,
+      `ALTER TABLE ${keyspace}.message_content ADD IF NOT EXISTS thread_ids list<text>`,
     ],
   ],
 };

@@ -34,3 +34,20 @@ export const DELEGATION_SCHEMA: CassandraSchemaArea = {
     ],
   ],
 };
+
+/**
+ * Login throttle shared by the nodes: `login_failures` (key) → failure time UUIDs, each row
+ * written with the throttle window as TTL (one small partition per account or remote address).
+ */
+export const LOGIN_THROTTLE_SCHEMA: CassandraSchemaArea = {
+  name: 'login-throttle',
+  tables: ['login_failures'],
+  migrations: (keyspace) => [
+    [
+      `CREATE TABLE IF NOT EXISTS ${keyspace}.login_failures (
+         key text,
+         at timeuuid,
+         PRIMARY KEY ((key), at))`,
+    ],
+  ],
+};

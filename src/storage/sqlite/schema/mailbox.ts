@@ -79,5 +79,23 @@ export const MAILBOX_SCHEMA: SqliteSchemaArea = {
     PRIMARY KEY (owner, mime_message_id, thread_id)
   ) WITHOUT ROWID;
     `,
+    // 2: thread entries per message (James' layout), so they go with the last copy of their
+    // message; the content row remembers the entries to remove. Entries of version 1 carry their
+    // thread id as message id and are kept (their message is unknown).
+    `
+  CREATE TABLE thread_message (
+    owner TEXT NOT NULL,
+    mime_message_id TEXT NOT NULL,
+    message_id TEXT NOT NULL,
+    thread_id TEXT NOT NULL,
+    base_subject TEXT NOT NULL,
+    PRIMARY KEY (owner, mime_message_id, message_id)
+  ) WITHOUT ROWID;
+  INSERT OR IGNORE INTO thread_message (owner, mime_message_id, message_id, thread_id, base_subject)
+    SELECT owner, mime_message_id, thread_id, thread_id, base_subject FROM thread_lookup;
+  DROP TABLE thread_lookup;
+  ALTER TABLE message_content ADD COLUMN thread_owner TEXT;
+  ALTER TABLE message_content ADD COLUMN thread_ids TEXT;
+    `,
   ],
 };

@@ -1,0 +1,134 @@
+import type { Logger } from 'pino';
+import type { GroupListener, MailboxEvent } from '../events/api/event-bus';
+import { NotFoundError } from '../core/errors';
+import type { MailboxManager } from '../mailbox/api/mailbox-manager';
+import type { MessageRecord, UidRange } from '../mailbox/api/mailbox-store';
+import type { MessageSummary } from '../mime/parsed-message';
+import type { SearchIndex } from './api/search-index';
+import { buildDocument, type MessageContent } from './message-document';
+
+/** Name of the indexing group (its durable queue and dead letters). */
+export const SEARCH_INDEXER_GROUP = 'search-indexer';
+/** Messages read from the mailbox store and written to the index in one batch. */
+export const INDEXING_BATCH = 100;
+
+/** A message with its stored parsed data, ready to be indexed. */
+export interface IndexableMessage {
+  record: MessageRecord;
+  content: MessageContent;
+}
+
+/** Extracts attachment text (Tika); absent: attachments are indexed by name only. */
+export interface AttachmentTextExtractor {
+  extract(owner: string, record: MessageRecord, summary: MessageSummary): Promise<string>;
+}
+
+/**
+ * Reads messages with their stored parsed data through the mailbox manager, as their owner (who
+ * has every right): headers and summary in one pass, the search text by MessageId. The blob is
+ * never read nor parsed again.
+ */
+export async function loadIndexable(manager: MailboxManager, owner: string, mailboxId: string, ranges: readonly UidRange[]): Promise<IndexableMessage[]> {
+  const out: IndexableMessage[] = [];
+  try {
+    for await (const message of manager.getMessages(owner, mailboxId, ranges, 'headers')) {
+      if (!message.headers || !message.parsed) continue;
+      const text = (await manager.getSearchText(owner, message.messageId)) ?? '';
+      out.push({ record: message, content: { headers: message.headers, summary: message.parsed, text } });
+    }
+  } catch (err) {
+    // The mailbox went away meanwhile: nothing left to index (its MailboxDeleted cleans the index).
+    if (err instanceof NotFoundError) return out;
+    throw err;
+  }
+  return out;
+}
+
+/** UIDs as the fewest ranges. */
+export function uidRanges(uids: readonly number[]): UidRange[] {
+  const sorted = [...new Set(uids)].sort((a, b) => a - b);
+  const ranges: UidRange[] = [];
+  for (const uid of sorted) {
+    const last = ranges[ranges.length - 1];
+    if (last && uid === last.to + 1) last.to = uid;
+    else ranges.push({ from: uid, to: uid });
+  }
+  return ranges;
+}
+
+/**
+ * The indexing group listener (James' `ListeningMessageSearchIndex`): Added indexes the new
+ * messages from their stored parsed data, FlagsUpdated updates flags, Expunged and MailboxDeleted
+ * remove documents. Every write is idempotent; a failing write throws so the event bus retries
+ * the event and finally dead-letters it (WebAdmin redelivers it, or a reindex repairs the gap).
+ */
+export class SearchIndexer implements GroupListener {
+  readonly group = SEARCH_INDEXER_GROUP;
+
+  constructor(
+    private readonly deps: {
+      index: SearchIndex;
+      mailboxes: MailboxManager;
+      logger: Logger;
+      attachments?: AttachmentTextExtractor;
+    },
+  ) {}
+
+  async handle(event: MailboxEvent): Promise<void> {
+    const { index } = this.deps;
+    switch (event.type) {
+      case 'Added':
+        await this.indexMessages(event.user, event.mailboxId, event.uids);
+        return;
+      case 'Expunged':
+        await index.delete(event.mailboxId, event.uids);
+        return;
+      case 'FlagsUpdated':
+        if (event.updates) {
+          await index.updateFlags(
+            event.mailboxId,
+            event.updates.map((u) => ({ uid: u.uid, modSeq: event.modSeq, flags: u.newFlags })),
+          );
+        } else {
+          await this.indexMessages(event.user, event.mailboxId, event.uids);
+        }
+        return;
+      case 'MailboxDeleted':
+        await index.deleteMailbox(event.mailboxId);
+        return;
+      default:
+        return;
+    }
+  }
+
+  /** Indexes these messages of a mailbox (those still there), batch by batch. Returns how many. */
+  async indexMessages(owner: string, mailboxId: string, uids: readonly number[]): Promise<number> {
+    let done = 0;
+    const ranges = uidRanges(uids);
+    for (let i = 0; i < ranges.length; i += INDEXING_BATCH) {
+      const messages = await loadIndexable(this.deps.mailboxes, owner, mailboxId, ranges.slice(i, i + INDEXING_BATCH));
+      done += await this.indexLoaded(owner, messages);
+    }
+    return done;
+  }
+
+  /** Indexes loaded messages; returns how many. */
+  async indexLoaded(owner: string, messages: readonly IndexableMessage[]): Promise<number> {
+    if (messages.length === 0) return 0;
+    const docs = [];
+    for (const { record, content } of messages) {
+      let attachmentText = '';
+      if (this.deps.attachments && content.summary.hasAttachment) {
+        try {
+          attachmentText = await this.deps.attachments.extract(owner, record, content.summary);
+        } catch (err) {
+          // Attachment text is a bonus: the message is indexed without it rather than not at all.
+          this.deps.logger.warn({ err, mailboxId: record.mailboxId, uid: record.uid }, 'attachment text extraction failed');
+        }
+      }
+      docs.push(buildDocument(owner, record, content, attachmentText));
+    }
+    await this.deps.index.index(docs);
+    return docs.length;
+  }
+}

@@ -1,0 +1,37 @@
+import type Database from 'better-sqlite3';
+import type { QuotaLimits, QuotaResource, QuotaScope, QuotaStore, QuotaUsage } from '../../quota/api/quota';
+
+/** QuotaStore over SQLite: plain rows. */
+export class SqliteQuotaStore implements QuotaStore {
+  private readonly s;
+
+  constructor(db: Database.Database) {
+    this.s = {
+      limits: db.prepare('SELECT resource, value FROM quota_limits WHERE scope = ? AND key = ?'),
+      setLimit: db.prepare('INSERT INTO quota_limits (scope, key, resource, value) VALUES (?, ?, ?, ?) ON CONFLICT (scope, key, resource) DO UPDATE SET value = excluded.value'),
+      deleteLimit: db.prepare('DELETE FROM quota_limits WHERE scope = ? AND key = ? AND resource = ?'),
+      usage: db.prepare('SELECT count, size FROM quota_usage WHERE user = ?'),
+      setUsage: db.prepare('INSERT INTO quota_usage (user, count, size) VALUES (?, ?, ?) ON CONFLICT (user) DO UPDATE SET count = excluded.count, size = excluded.size'),
+    };
+  }
+
+  async getLimits(scope: QuotaScope, key: string): Promise<QuotaLimits> {
+    const limits: QuotaLimits = {};
+    for (const row of this.s.limits.all(scope, key) as { resource: QuotaResource; value: number }[]) limits[row.resource] = Number(row.value);
+    return limits;
+  }
+
+  async setLimit(scope: QuotaScope, key: string, resource: QuotaResource, value: number | null): Promise<void> {
+    if (value === null) this.s.deleteLimit.run(scope, key, resource);
+    else this.s.setLimit.run(scope, key, resource, value);
+  }
+
+  async getUsage(user: string): Promise<QuotaUsage> {
+    const row = this.s.usage.get(user) as { count: number; size: number } | undefined;
+    return row ? { count: Number(row.count), size: Number(row.size) } : { count: 0, size: 0 };
+  }
+
+  async setUsage(user: string, usage: QuotaUsage): Promise<void> {
+    this.s.setUsage.run(user, usage.count, usage.size);
+  }
+}
