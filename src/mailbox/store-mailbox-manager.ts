@@ -34,6 +34,7 @@ import type { CopiedMessage, FlagUpdate, MailboxMapper, MessageLocation } from '
 import { ALL_UIDS, INBOX, type AppendRequest, type MailboxInfo, type MailboxRole, type MessageRecord, type UidRange } from './api/mailbox-store';
 import { ancestorsOf, isDescendant, normalizeMailboxName } from './api/names';
 import { storeParsedMessage } from './store-parsed-message';
+import { composeContent, deriveWithPrefix, openMessageContent, parseWithPrefix, validateHeaderPrefix } from './message-content';
 import { ALL_RIGHTS, ANYONE, MAX_ACL_ENTRIES, applyRights, effectiveRights, validateIdentifier, type MailboxAcl, type Right } from './api/rights';
 import { DEFAULT_MAILBOXES } from './api/roles';
 import { newUidValidity } from './api/uid-validity';
@@ -334,8 +335,19 @@ export class StoreMailboxManager implements MailboxManager {
   private async doAppend(owner: string, mailboxId: string, request: AppendRequest, flags: string[]): Promise<MessageRecord> {
     if (!Number.isSafeInteger(request.size) || request.size < 0) throw new MailboxLimitError('Message size must be a non-negative integer');
     if (!(request.internalDate instanceof Date) || Number.isNaN(request.internalDate.getTime())) throw new MailboxLimitError('Invalid internal date');
-    if (this.quotaChecker) await this.quotaChecker.checkAddition(owner, 1, request.size);
-    const parsed = await this.parse(request);
+    const headerPrefix = request.headerPrefix === undefined ? undefined : validateHeaderPrefix(request.headerPrefix);
+    const size = request.size + (headerPrefix?.length ?? 0);
+    if (request.deliveryKey !== undefined) {
+      // Before the quota check: a retried delivery that filled the quota finds its earlier copy.
+      const delivered = await this.mapper.findByDeliveryKey(mailboxId, request.deliveryKey);
+      if (delivered) {
+        // At-least-once events: the first attempt may have stored the message and died before its event.
+        await this.emit({ type: 'Added', user: owner, mailboxId, uids: [delivered.uid], modSeq: delivered.modSeq, messages: [eventMessage(delivered)] });
+        return delivered;
+      }
+    }
+    if (this.quotaChecker) await this.quotaChecker.checkAddition(owner, 1, size);
+    const parsed = await this.parseCopy(request, headerPrefix);
     const messageId = randomUUID();
     const references = threadReferences(parsed);
     const threadId = await this.findThread(owner, parsed, references, messageId);
@@ -343,11 +355,12 @@ export class StoreMailboxManager implements MailboxManager {
       messageId,
       threadId,
       blobId: request.blobId,
-      size: request.size,
+      size,
       internalDate: request.internalDate,
       savedDate: new Date(),
       flags,
       deliveryKey: request.deliveryKey,
+      headerPrefix,
       content: { headers: parsed.headers, summary: parsed.summary, text: parsed.text },
       thread: { owner, mimeMessageIds: references, baseSubject: parsed.summary.threading.baseSubject },
     });
@@ -362,6 +375,16 @@ export class StoreMailboxManager implements MailboxManager {
     const stored = await storeParsedMessage(this.blobs, request.content, { maxBytes: request.maxBytes });
     const { content: _content, maxBytes: _maxBytes, ...rest } = request;
     return this.doAppend(mailbox.owner, mailboxId, { ...rest, blobId: stored.blobId, size: stored.size, parsed: stored.parsed }, flags);
+  }
+
+  /**
+   * The parse of this copy: the blob's (parsed once, cached by blob id) with the header prefix
+   * folded in, derived without reading the blob again when that is exact, parsed whole otherwise.
+   */
+  private async parseCopy(request: AppendRequest, headerPrefix: Buffer | undefined): Promise<ParsedMessage> {
+    const shared = await this.parse(request);
+    if (!headerPrefix) return shared;
+    return deriveWithPrefix(shared, headerPrefix) ?? parseWithPrefix(this.blobs, { blobId: request.blobId, headerPrefix });
   }
 
   private async parse(request: AppendRequest): Promise<ParsedMessage> {
@@ -411,14 +434,20 @@ export class StoreMailboxManager implements MailboxManager {
   }
 
   async *getMessages(user: string, mailboxId: string, ranges: readonly UidRange[], fetch: FetchGroup = 'metadata'): AsyncIterable<FetchedMessage> {
-    await this.resolveId(user, mailboxId, 'r');
+    // An owner has every right on their mailboxes (whatever the ACL says): a session fetching one
+    // message per command from its own mailbox skips the mailbox lookup and the ACL read. The owner
+    // cache forgets deleted mailboxes; one deleted by another node lists no message.
+    if (this.owners.get(mailboxId) !== user) {
+      const { mailbox } = await this.resolveId(user, mailboxId, 'r');
+      this.remember(mailbox.id, mailbox.owner);
+    }
     for (const range of ranges) {
+      if (fetch === 'metadata') {
+        yield* this.mapper.listMessages(mailboxId, range);
+        continue;
+      }
       let batch: MessageRecord[] = [];
       for await (const message of this.mapper.listMessages(mailboxId, range)) {
-        if (fetch === 'metadata') {
-          yield message;
-          continue;
-        }
         batch.push(message);
         if (batch.length >= CONTENT_BATCH) {
           yield* this.withContent(batch, fetch);
@@ -437,7 +466,7 @@ export class StoreMailboxManager implements MailboxManager {
       const fetched: FetchedMessage = { ...message, headers: content?.headers, parsed: content?.summary };
       if (fetch === 'full') {
         const body = bodies.get(message.blobId);
-        fetched.openContent = body ? async () => bufferStream(await body) : () => this.blobs.read(MAIL_BUCKET, message.blobId);
+        fetched.openContent = body ? async () => bufferStream(composeContent(message, await body)) : () => openMessageContent(this.blobs, message);
       }
       yield fetched;
     }

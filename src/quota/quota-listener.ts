@@ -14,13 +14,14 @@ export const QUOTA_LISTENER_GROUP = 'quota-current-usage';
  * user's mailbox counters, never incremented by the event's sizes. A replayed or reordered event
  * therefore writes the same right value, where a counter increment would count twice (and an
  * Expunged event does not carry the sizes of its messages). The cost is one listing of the
- * user's mailboxes per event; events of one user are handled one at a time on a node, and
- * `QuotaService.recompute` re-checks after writing, so concurrent writers on several nodes
- * converge on the current value.
+ * user's mailboxes per recompute; events of one user are handled one at a time on a node (those
+ * arriving meanwhile share the next recompute), and `QuotaService.recompute` re-checks after
+ * writing, so concurrent writers on several nodes converge on the current value.
  */
 export class QuotaListener implements GroupListener {
   readonly group = QUOTA_LISTENER_GROUP;
-  private readonly running = new Map<string, Promise<void>>();
+  /** Per user: the recompute running, and the one waiting to start (shared by the events meanwhile). */
+  private readonly users = new Map<string, { running?: Promise<void>; waiting?: Promise<void> }>();
 
   constructor(
     private readonly quota: QuotaService,
@@ -30,7 +31,7 @@ export class QuotaListener implements GroupListener {
 
   async handle(event: MailboxEvent): Promise<void> {
     if (event.type !== 'Added' && event.type !== 'Expunged' && event.type !== 'MailboxDeleted') return;
-    await this.serialized(event.user, () => this.update(event.user));
+    await this.coalesced(event.user, () => this.update(event.user));
   }
 
   private async update(user: string): Promise<void> {
@@ -41,15 +42,33 @@ export class QuotaListener implements GroupListener {
     if (crossing) this.logger.info({ user, crossing: crossing.payload }, 'quota threshold warning sent');
   }
 
-  /** Runs `task` after the tasks already running for `user` on this node. */
-  private async serialized(user: string, task: () => Promise<void>): Promise<void> {
-    const previous = this.running.get(user) ?? Promise.resolve();
-    const current = previous.catch(() => undefined).then(task);
-    this.running.set(user, current);
-    try {
-      await current;
-    } finally {
-      if (this.running.get(user) === current) this.running.delete(user);
+  /**
+   * Runs `task` for `user` after the one running (one at a time per user on a node). Events that
+   * arrive while a task waits to start share it: it reads the mailboxes after they all arrived,
+   * so each event still gets a recompute that started after it (a burst of N events of one user
+   * costs two recomputes, not N).
+   */
+  private coalesced(user: string, task: () => Promise<void>): Promise<void> {
+    let state = this.users.get(user);
+    if (!state) {
+      state = {};
+      this.users.set(user, state);
     }
+    if (state.waiting) return state.waiting;
+    const own = state;
+    const previous = own.running ?? Promise.resolve();
+    const run: Promise<void> = previous
+      .catch(() => undefined)
+      .then(() => {
+        own.waiting = undefined;
+        own.running = run;
+        return task();
+      })
+      .finally(() => {
+        if (own.running === run) own.running = undefined;
+        if (!own.running && !own.waiting && this.users.get(user) === own) this.users.delete(user);
+      });
+    own.waiting = run;
+    return run;
   }
 }

@@ -4,8 +4,9 @@ import { NotFoundError } from '../core/errors';
 import type { MailboxManager } from '../mailbox/api/mailbox-manager';
 import type { MessageRecord, UidRange } from '../mailbox/api/mailbox-store';
 import type { MessageSummary } from '../mime/parsed-message';
-import type { SearchIndex } from './api/search-index';
-import { buildDocument, type MessageContent } from './message-document';
+import { decodeWords, parseHeaderBlock } from '../mime/headers';
+import type { IndexedMessage, SearchIndex } from './api/search-index';
+import { buildDocument, MAX_INDEXED_HEADER_VALUE, MAX_INDEXED_HEADERS, type MessageContent } from './message-document';
 
 /** Name of the indexing group (its durable queue and dead letters). */
 export const SEARCH_INDEXER_GROUP = 'search-indexer';
@@ -126,9 +127,36 @@ export class SearchIndexer implements GroupListener {
           this.deps.logger.warn({ err, mailboxId: record.mailboxId, uid: record.uid }, 'attachment text extraction failed');
         }
       }
-      docs.push(buildDocument(owner, record, content, attachmentText));
+      docs.push(withCopyHeaders(buildDocument(owner, record, content, attachmentText), record));
     }
     await this.deps.index.index(docs);
     return docs.length;
   }
+}
+
+/**
+ * Keys the document by its content (the blob id, shared by the copies of one mail) and lists the
+ * copy's own header lines (`headerPrefix`: Delivered-To… prepended at delivery) apart, also in
+ * `headers` (once, first), so an index sharing the content keeps them per copy.
+ */
+export function withCopyHeaders(doc: IndexedMessage, record: MessageRecord): IndexedMessage {
+  doc.contentKey = record.blobId;
+  if (!record.headerPrefix || record.headerPrefix.length === 0) return doc;
+  const copy: Array<[string, string]> = [];
+  for (const [name, values] of parseHeaderBlock(record.headerPrefix)) {
+    for (const value of values) {
+      if (copy.length >= MAX_INDEXED_HEADERS) break;
+      copy.push([name, decodeWords(value.trim()).slice(0, MAX_INDEXED_HEADER_VALUE)]);
+    }
+  }
+  const pending = copy.map(([name, value]) => `${name}\0${value}`);
+  const shared = doc.headers.filter(([name, value]) => {
+    const at = pending.indexOf(`${name}\0${value}`);
+    if (at === -1) return true;
+    pending.splice(at, 1);
+    return false;
+  });
+  doc.copyHeaders = copy;
+  doc.headers = [...copy, ...shared].slice(0, MAX_INDEXED_HEADERS);
+  return doc;
 }

@@ -1,5 +1,6 @@
-import { MAIL_BUCKET, type BlobStore } from '../blob/api/blob-store';
+import type { BlobStore } from '../blob/api/blob-store';
 import type { MessageRecord } from '../mailbox/api/mailbox-store';
+import { readMessageBytes } from '../mailbox/message-content';
 import { createDecoder } from '../mime/decoders';
 import type { MessageSummary, MimePart } from '../mime/parsed-message';
 import type { AttachmentTextExtractor } from './search-indexer';
@@ -27,7 +28,8 @@ export class TikaExtractor implements AttachmentTextExtractor {
     if (record.size > MAX_TIKA_MESSAGE_BYTES) return '';
     const parts = attachmentParts(summary.structure, new Set(summary.attachments.map((a) => a.partId))).slice(0, MAX_TIKA_ATTACHMENTS);
     if (parts.length === 0) return '';
-    const raw = await this.blobs.readBytes(MAIL_BUCKET, record.blobId);
+    // Prefix + shared blob: the summary's part offsets count the copy's header prefix.
+    const raw = await readMessageBytes(this.blobs, record);
     const texts: string[] = [];
     for (const part of parts) {
       const body = decode(raw.subarray(part.bodyStart, part.bodyEnd), part.encoding);

@@ -2,8 +2,8 @@ import net from 'node:net';
 import tls from 'node:tls';
 import { ImapFlow } from 'imapflow';
 import { mailWorkflowId } from '../../src/queue/temporal-mail-queue';
-import { adminPut, sendMail, startTestNode, type TestNode } from '../helpers/postflow';
-import { selfSignedCertificate } from './tls-fixture';
+import { sendMail, type TestNode } from '../helpers/postflow';
+import { selfSignedCertificate, startTlsAuthNode } from './tls-fixture';
 
 const DOMAIN = 'imap-auth.test';
 const ALICE = `alice@${DOMAIN}`;
@@ -80,14 +80,7 @@ describe('IMAP authentication and TLS', () => {
 
   beforeAll(async () => {
     cert = selfSignedCertificate();
-    node = await startTestNode('embedded', {
-      tls: { certFile: cert.certFile, keyFile: cert.keyFile },
-      auth: { plainTextAuth: 'never', failureDelayMs: 0, maxFailuresPerAccount: 3 },
-      smtp: { submissionPort: 0, tlsPort: 0 },
-      imap: { tlsPort: 0 },
-    });
-    expect((await adminPut(node.webadmin, `/domains/${DOMAIN}`)).status).toBe(204);
-    for (const user of [ALICE, BOB, `carol@${DOMAIN}`]) expect((await adminPut(node.webadmin, `/users/${user}`, { password: PASSWORD })).status).toBe(204);
+    node = await startTlsAuthNode(cert, DOMAIN, [ALICE, BOB, `carol@${DOMAIN}`], PASSWORD);
   }, 120_000);
 
   afterAll(async () => {

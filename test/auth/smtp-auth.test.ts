@@ -1,8 +1,8 @@
 import tls from 'node:tls';
 import nodemailer from 'nodemailer';
 import { mailWorkflowId } from '../../src/queue/temporal-mail-queue';
-import { adminPut, startTestNode, type TestNode } from '../helpers/postflow';
-import { selfSignedCertificate } from './tls-fixture';
+import { adminPut, type TestNode } from '../helpers/postflow';
+import { selfSignedCertificate, startTlsAuthNode } from './tls-fixture';
 
 const DOMAIN = 'auth.test';
 const ALICE = `alice@${DOMAIN}`;
@@ -18,15 +18,7 @@ describe('SMTP AUTH, STARTTLS and the submission port', () => {
 
   beforeAll(async () => {
     cert = selfSignedCertificate();
-    node = await startTestNode('embedded', {
-      tls: { certFile: cert.certFile, keyFile: cert.keyFile },
-      // As on a public interface: credentials only inside TLS.
-      auth: { plainTextAuth: 'never', failureDelayMs: 0, maxFailuresPerAccount: 3 },
-      smtp: { submissionPort: 0, tlsPort: 0 },
-      imap: { tlsPort: 0 },
-    });
-    expect((await adminPut(node.webadmin, `/domains/${DOMAIN}`)).status).toBe(204);
-    for (const user of [ALICE, BOB, `carol@${DOMAIN}`]) expect((await adminPut(node.webadmin, `/users/${user}`, { password: PASSWORD })).status).toBe(204);
+    node = await startTlsAuthNode(cert, DOMAIN, [ALICE, BOB, `carol@${DOMAIN}`], PASSWORD);
     expect((await adminPut(node.webadmin, `/address/aliases/${ALICE}/sources/a.smith@${DOMAIN}`)).status).toBe(204);
   }, 120_000);
 

@@ -19,6 +19,7 @@ import { createEmbeddedBackends } from '../../src/storage/embedded';
 import { registerErrorHandling } from '../../src/webadmin/errors';
 import { blobRoutes } from '../../src/webadmin/routes/blobs';
 import { DEFAULT_GRACE_PERIOD_MS, type BlobGcProgress, type CollectGarbageBlobsInput } from '../../workflows/blob-gc';
+import { RabbitMqAdmin } from '../events/rabbitmq-admin';
 import { deleteBuckets, distributedTestConfig, newRunId, requireEngines } from '../helpers/engines';
 
 /**
@@ -200,6 +201,8 @@ describe.each([
           const s3 = S3BlobStore.fromConfig(config.s3);
           await deleteBuckets(s3.client, config.s3.bucketPrefix);
           s3.close();
+          // The distributed backends declared this run's event exchanges and queues on the shared broker.
+          await new RabbitMqAdmin(config).deleteByPrefix(config.rabbitmq.prefix);
         },
       };
     },

@@ -14,6 +14,7 @@ import {
   MailboxNotFoundError,
   MailboxOperationError,
   NoRightError,
+  OverQuotaError,
   mailboxErrorCode,
 } from '../../src/mailbox/api/errors';
 import type { MailboxMapper, MailboxMapperOptions } from '../../src/mailbox/api/mailbox-mapper';
@@ -22,6 +23,8 @@ import { ALL_UIDS, type AppendRequest, type MessageRecord, type UidRange } from 
 import { MAX_MAILBOX_DEPTH, MAX_MAILBOX_NAME_LENGTH } from '../../src/mailbox/api/names';
 import { PREFETCH_MAX_BYTES, StoreMailboxManager } from '../../src/mailbox/store-mailbox-manager';
 import { BlobTooLargeError } from '../../src/blob/api/errors';
+import { MAX_HEADER_PREFIX_BYTES } from '../../src/mailbox/message-content';
+import { parseMessage } from '../../src/mime/mime-parser';
 import type { Readable } from 'node:stream';
 
 /** An adapter under test: its MailboxMapper; the suite runs it behind the StoreMailboxManager. */
@@ -523,6 +526,163 @@ export function describeMailboxStoreContract(name: string, makeTestee: (options?
         expect(await readAll(await (fetched[0].openContent as () => Promise<Readable>)())).toEqual(small);
         expect(await readAll(await (fetched[1].openContent as () => Promise<Readable>)())).toEqual(large);
         await expect((fetched[2].openContent as () => Promise<Readable>)()).rejects.toBeInstanceOf(NotFoundError);
+      });
+    });
+
+    describe('per-copy header prefix (one blob shared by the recipients of a mail)', () => {
+      const MULTIPART = Buffer.from(
+        [
+          'From: Bob <bob@example.net>',
+          'To: alice@example.com, carol@example.com',
+          'Subject: Shared body',
+          'Message-ID: <shared.1@example.net>',
+          'MIME-Version: 1.0',
+          'Content-Type: multipart/mixed; boundary="XX"',
+          '',
+          '--XX',
+          'Content-Type: text/plain; charset=utf-8',
+          '',
+          'Hello everyone',
+          '--XX',
+          'Content-Type: message/rfc822',
+          '',
+          'Subject: inner',
+          'From: x@example.org',
+          '',
+          'inner body',
+          '--XX',
+          'Content-Type: application/octet-stream; name="a.bin"',
+          'Content-Transfer-Encoding: base64',
+          '',
+          'AAECAwQ=',
+          '--XX--',
+          '',
+        ].join('\r\n'),
+      );
+      const prefixOf = (rcpt: string): Buffer => Buffer.from(`Delivered-To: ${rcpt}\r\n`);
+
+      async function content(message: { openContent?: () => Promise<Readable> }): Promise<Buffer> {
+        const chunks: Buffer[] = [];
+        for await (const chunk of await (message.openContent as () => Promise<Readable>)()) chunks.push(chunk as Buffer);
+        return Buffer.concat(chunks);
+      }
+
+      it('reads a prefixed copy back as prefix + blob: content, header block, size, and a parse equal to parsing those bytes', async () => {
+        const mailbox = await manager.createMailbox(alice, 'INBOX');
+        const req = await request(1, {}, MULTIPART);
+        const prefix = prefixOf(alice);
+        const appended = await manager.append(alice, mailbox.id, { ...req, headerPrefix: prefix });
+        const whole = Buffer.concat([prefix, MULTIPART]);
+        expect(appended).toMatchObject({ blobId: req.blobId, size: whole.length, headerPrefix: prefix });
+        expect(await manager.getMailboxById(mailbox.id)).toMatchObject({ size: whole.length });
+        const [full] = await collect(manager.getMessages(alice, mailbox.id, [ALL_UIDS], 'full'));
+        expect(full.headerPrefix).toEqual(prefix);
+        expect(await content(full)).toEqual(whole);
+        const expected = await parseMessage(whole);
+        expect(full.headers).toEqual(expected.headers);
+        expect(full.parsed).toEqual(expected.summary);
+        const text = full.parsed?.structure.children?.[0];
+        expect(whole.subarray(text?.bodyStart, text?.bodyEnd).toString()).toBe('Hello everyone');
+        expect(await manager.getSearchText(alice, full.messageId)).toContain('Hello everyone');
+        // The blob itself is untouched: other recipients share it.
+        expect(await f.blobs.readBytes(MAIL_BUCKET, req.blobId)).toEqual(MULTIPART);
+        const [listed] = await collect(manager.listMessages(mailbox.id, ALL_UIDS));
+        expect(listed.headerPrefix).toEqual(prefix);
+      });
+
+      it('gives each recipient its own prefix over one shared blob read and parsed once', async () => {
+        const reads: string[] = [];
+        const read = f.blobs.read.bind(f.blobs);
+        f.blobs.read = async (bucket, blobId) => {
+          reads.push(blobId);
+          return read(bucket, blobId);
+        };
+        const req = await request(1, {}, MULTIPART);
+        const users = Array.from({ length: 10 }, (_, i) => `user${i}@example.com`);
+        const boxes = await Promise.all(users.map((user) => manager.ensureMailbox(user, 'INBOX')));
+        await Promise.all(boxes.map((box, i) => manager.appendMessage(box.id, { ...req, headerPrefix: prefixOf(users[i]) })));
+        expect(reads.filter((id) => id === req.blobId)).toHaveLength(1);
+        for (const [i, box] of boxes.entries()) {
+          const [message] = await collect(manager.getMessages(users[i], box.id, [ALL_UIDS], 'full'));
+          expect(message.blobId).toBe(req.blobId);
+          expect(await content(message)).toEqual(Buffer.concat([prefixOf(users[i]), MULTIPART]));
+          expect(message.headers?.toString()).toMatch(new RegExp(`^Delivered-To: ${users[i]}\r\nFrom: Bob`));
+        }
+      });
+
+      it('parses the copy whole when its prefix names a field the parse reads (Subject), so the envelope is right', async () => {
+        const mailbox = await manager.createMailbox(alice, 'INBOX');
+        const req = await request(1, {}, MULTIPART);
+        const prefix = Buffer.from('Subject: per-copy subject\r\nX-Folded: a\r\n b\r\n');
+        await manager.append(alice, mailbox.id, { ...req, headerPrefix: prefix });
+        const [message] = await collect(manager.getMessages(alice, mailbox.id, [ALL_UIDS], 'headers'));
+        const expected = await parseMessage(Buffer.concat([prefix, MULTIPART]));
+        expect(message.parsed).toEqual(expected.summary);
+        expect(message.parsed?.envelope.subject).toBe('per-copy subject');
+      });
+
+      it('refuses a malformed or oversized prefix with InvalidInputError and stores nothing', async () => {
+        const mailbox = await manager.createMailbox(alice, 'INBOX');
+        const req = await request(1);
+        const bad: unknown[] = [
+          'Delivered-To: a@b\r\n',
+          Buffer.alloc(0),
+          Buffer.from('Delivered-To: a@b'),
+          Buffer.from('Delivered-To: a@b\n'),
+          Buffer.from('Delivered-To: a@b\r\n\r\n'),
+          Buffer.from(' continued\r\n'),
+          Buffer.from('not a header\r\n'),
+          Buffer.from('Bad Name: x\r\n'),
+          Buffer.from('A: x\rB: y\r\n'),
+          Buffer.from('A: x\r\n \r\n'),
+          Buffer.from(`X-Long: ${'x'.repeat(MAX_HEADER_PREFIX_BYTES)}\r\n`),
+        ];
+        for (const headerPrefix of bad) {
+          await expect(manager.append(alice, mailbox.id, { ...req, headerPrefix: headerPrefix as Buffer })).rejects.toBeInstanceOf(InvalidInputError);
+        }
+        expect(await uidsOf(mailbox.id)).toEqual([]);
+        const longest = Buffer.from(`X-Long: ${'x'.repeat(MAX_HEADER_PREFIX_BYTES - 12)}\r\n`);
+        expect(longest.length).toBeLessThanOrEqual(MAX_HEADER_PREFIX_BYTES);
+        await expect(manager.append(alice, mailbox.id, { ...req, headerPrefix: longest })).resolves.toMatchObject({ uid: 1, size: req.size + longest.length });
+      });
+
+      it('keeps the prefix through COPY and MOVE', async () => {
+        const inbox = await manager.createMailbox(alice, 'INBOX');
+        const archive = await manager.createMailbox(alice, 'Archive');
+        const moved = await manager.createMailbox(alice, 'Moved');
+        const prefix = prefixOf(alice);
+        const req = await request(1, {}, MULTIPART);
+        await manager.append(alice, inbox.id, { ...req, headerPrefix: prefix });
+        await manager.copyMessages(alice, inbox.id, [ALL_UIDS], archive.id);
+        await manager.moveMessages(alice, archive.id, [ALL_UIDS], moved.id);
+        const whole = Buffer.concat([prefix, MULTIPART]);
+        for (const box of [inbox, moved]) {
+          const [message] = await collect(manager.getMessages(alice, box.id, [ALL_UIDS], 'full'));
+          expect(message).toMatchObject({ headerPrefix: prefix, size: whole.length, blobId: req.blobId });
+          expect(await content(message)).toEqual(whole);
+        }
+        expect(await manager.getMailboxById(moved.id)).toMatchObject({ messageCount: 1, size: whole.length });
+        expect(await uidsOf(archive.id)).toEqual([]);
+      });
+
+      it('finds a retried delivery by its key before the quota check, so a delivery that filled the quota is not refused', async () => {
+        const mailbox = await manager.createMailbox(alice, 'INBOX');
+        const limit = 1;
+        (manager as StoreMailboxManager).setQuotaChecker({
+          checkAddition: async (owner: string, count: number) => {
+            const used = (await manager.listMailboxes(owner)).reduce((n, m) => n + m.messageCount, 0);
+            if (used + count > limit) throw new OverQuotaError('Over quota', 'count');
+          },
+        });
+        const req = await request(1, { deliveryKey: 'mail-1/alice', headerPrefix: prefixOf(alice) });
+        const first = await manager.appendMessage(mailbox.id, req);
+        f.bus.events.length = 0;
+        const retried = await manager.appendMessage(mailbox.id, req);
+        expect(retried).toEqual(first);
+        // The retry announces the message again (at least once: the first attempt may have died before its event).
+        expect(f.bus.ofType('Added')).toEqual([expect.objectContaining({ uids: [first.uid] })]);
+        await expect(manager.appendMessage(mailbox.id, { ...req, deliveryKey: 'mail-2/alice' })).rejects.toBeInstanceOf(OverQuotaError);
+        expect(await uidsOf(mailbox.id)).toEqual([first.uid]);
       });
     });
 

@@ -256,6 +256,51 @@ export function describeSearchIndexContract(name: string, makeTestee: () => Prom
       expect(await uids({ type: 'body', value: 'noon' })).toEqual([1, 2]);
     });
 
+    it('keeps copies sharing one content apart: per-copy header lines, flags and deletes', async () => {
+      const contentKey = `blob-${randomUUID()}`;
+      const shared = { contentKey, subject: 'Team offsite', body: 'The offsite is in Lyon this year', messageId: 'm-shared' };
+      const copies = Array.from({ length: 10 }, (_, i) =>
+        testDocument({
+          ...shared,
+          mailboxId: i % 2 === 0 ? inbox : other,
+          uid: i + 1,
+          headers: [['delivered-to', `user${i}@example.com`], ['from', 'Bob Martin <bob@example.org>'], ['subject', 'Team offsite']],
+          copyHeaders: [['delivered-to', `user${i}@example.com`]],
+        }),
+      );
+      await put(...copies);
+      const both = async (criterion: Criterion): Promise<string[]> =>
+        (await index.search({ mailboxIds: [inbox, other], criterion })).map((h) => `${h.mailboxId === inbox ? 'inbox' : 'other'}:${h.uid}`).sort();
+      expect(await both({ type: 'body', value: 'lyon' })).toHaveLength(10);
+      expect(await both({ type: 'header', field: 'Delivered-To', value: 'user3@example.com' })).toEqual(['other:4']);
+      expect(await both({ type: 'header', field: 'delivered-to', value: '' })).toHaveLength(10);
+      expect(await both({ type: 'text', value: 'user6@example' })).toEqual(['inbox:7']);
+      expect(await both({ type: 'header', field: 'subject', value: 'offsite' })).toHaveLength(10);
+
+      await index.updateFlags(inbox, [{ uid: 3, modSeq: 50, flags: ['\\Seen'] }]);
+      await index.refresh();
+      expect(await both({ type: 'flag', flag: '\\Seen', present: true })).toEqual(['inbox:3']);
+
+      await index.delete(inbox, [1, 3, 5, 7, 9]);
+      await index.delete(other, [2, 4, 6, 8]);
+      await index.refresh();
+      expect(await both({ type: 'body', value: 'lyon' })).toEqual(['other:10']);
+      expect(await both({ type: 'header', field: 'delivered-to', value: 'user9' })).toEqual(['other:10']);
+      await index.delete(other, [10]);
+      await index.refresh();
+      expect(await both({ type: 'body', value: 'lyon' })).toEqual([]);
+    });
+
+    it('re-indexing a copy with another content replaces its text', async () => {
+      await put(testDocument({ mailboxId: inbox, uid: 1, contentKey: 'k-old', body: 'old words' }), testDocument({ mailboxId: inbox, uid: 2, contentKey: 'k-old', body: 'old words' }));
+      await put(testDocument({ mailboxId: inbox, uid: 1, contentKey: 'k-new', body: 'new words' }));
+      expect(await uids({ type: 'body', value: 'old words' })).toEqual([2]);
+      expect(await uids({ type: 'body', value: 'new words' })).toEqual([1]);
+      await index.deleteMailbox(inbox);
+      await index.refresh();
+      expect(await uids({ type: 'all' })).toEqual([]);
+    });
+
     it('reports itself healthy', async () => {
       expect((await index.checkHealth()).status).toBe('healthy');
     });

@@ -1,4 +1,4 @@
-import { MAIL_BUCKET } from '../../src/blob/api';
+import { readMessageBytes } from '../../src/mailbox/message-content';
 import { RELAY_DENIED_REPOSITORY } from '../../src/mailrepository/api/mail-repository-store';
 import { mailWorkflowId } from '../../src/queue/temporal-mail-queue';
 import { adminPut, imapClient, sendMail, startTestNode, type TestNode } from '../helpers/postflow';
@@ -77,7 +77,8 @@ export function describeMailPath(profile: 'embedded' | 'distributed'): void {
         expect(inbox).not.toBeNull();
         const found: string[] = [];
         for await (const m of node.app.backends.mailboxes.listMessages(inbox!.id, { from: 1, to: Number.MAX_SAFE_INTEGER })) {
-          found.push((await node.app.backends.blobs.readBytes(MAIL_BUCKET, m.blobId)).toString());
+          // The content is the copy's header prefix (its Delivered-To) then the blob its recipients share.
+          found.push((await readMessageBytes(node.app.backends.blobs, m)).toString());
         }
         expect(found.filter((b) => b === `Delivered-To: ${user}\r\n${raw}`)).toHaveLength(1);
       }

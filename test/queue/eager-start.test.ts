@@ -60,9 +60,10 @@ describe('eager workflow start of received mails (temporal.eagerStart)', () => {
     for (const user of USERS) await eventually(async () => (await inboxCount(node, user)) === 5, `5 mails in ${user}'s INBOX`);
     // The server may fall back to a normal start when the worker has no free slot; here it has plenty.
     expect(node.app.mailProcessing.queue.eagerlyStarted - before).toBe(5);
+    // LocalDelivery writes the mailboxes inside the workflow's last step: the close follows shortly.
     for (const { mailId } of sent) {
-      const description = await node.app.client.workflow.getHandle(mailWorkflowId(mailId)).describe();
-      expect(description.status.name).toBe('COMPLETED');
+      const handle = node.app.client.workflow.getHandle(mailWorkflowId(mailId));
+      await eventually(async () => (await handle.describe()).status.name === 'COMPLETED', `workflow of ${mailId} to complete`);
     }
     // Nothing more arrives later (no second start of the same mail).
     await new Promise((r) => setTimeout(r, 500));
@@ -82,8 +83,8 @@ describe('eager workflow start of received mails (temporal.eagerStart)', () => {
   it('treats a second eager start of the same mail id as already queued and delivers it once', async () => {
     const { mailId } = await sendMail(node.app.ports.smtp as number, { from: `sender@${DOMAIN}`, to: [USERS[0]] }, 'Subject: twice\r\n\r\nonce\r\n');
     await eventually(async () => (await inboxCount(node, USERS[0])) === 6, 'the mail in the INBOX');
-    const description = await node.app.client.workflow.getHandle(mailWorkflowId(mailId)).describe();
-    expect(description.status.name).toBe('COMPLETED');
+    const handle = node.app.client.workflow.getHandle(mailWorkflowId(mailId));
+    await eventually(async () => (await handle.describe()).status.name === 'COMPLETED', 'the workflow to complete');
     // A retried hand-over of a mail that already finished is accepted without a second run.
     const queue = node.app.mailProcessing.queue;
     await expect(queue.enqueue(mailFor(mailId, 'no-such-blob'))).resolves.toBeUndefined();

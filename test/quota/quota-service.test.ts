@@ -133,8 +133,10 @@ describe('quotas over the embedded backends (SQLite, in-process events)', () => 
     await backends.mailboxes.moveMessages(USER, inbox.id, [{ from: 2, to: 2 }], archive.id);
     await backends.mailboxes.updateFlags(USER, inbox.id, [{ from: 3, to: 3 }], { mode: 'add', flags: ['\\Deleted'] });
     await backends.mailboxes.expunge(USER, inbox.id);
-    await eventually(async () => (await backends.quotas!.getUsage(USER)).count === 4, 'copy +1, expunge -1');
-    expect(await backends.quotas!.getUsage(USER)).toEqual({ count: 4, size: total + sizes[0] - sizes[3 - 1] });
+    // Count alone is 4 before and after (copy +1, expunge -1): wait for the size too.
+    const expected = { count: 4, size: total + sizes[0] - sizes[3 - 1] };
+    await eventually(async () => JSON.stringify(await backends.quotas!.getUsage(USER)) === JSON.stringify(expected), 'copy +1, expunge -1');
+    expect(await backends.quotas!.getUsage(USER)).toEqual(expected);
 
     // At-least-once delivery: every event handled again changes nothing.
     const before = await backends.quotas!.getUsage(USER);
@@ -145,6 +147,42 @@ describe('quotas over the embedded backends (SQLite, in-process events)', () => 
     await eventually(async () => (await backends.quotas!.getUsage(USER)).count === 2, 'archive deleted');
     const left = await quota.computeUsage(USER);
     expect(await backends.quotas!.getUsage(USER)).toEqual(left);
+  });
+
+  it('shares one recompute between the events of a user that arrive while one runs, and fails them together', async () => {
+    const listener = new QuotaListener(quota, null, logger);
+    const inbox = await backends.mailboxes.ensureMailbox(USER, 'INBOX');
+    const events: MailboxEvent[] = [];
+    await backends.events.registerGroupListener({ group: 'test-recorder', handle: async (e) => void events.push(e) });
+    for (let i = 0; i < 20; i++) await append(inbox.id, message(i));
+    await eventually(async () => events.filter((e) => e.type === 'Added').length === 20, '20 Added events');
+    const recompute = jest.spyOn(quota, 'recompute');
+    try {
+      await Promise.all(events.map((e) => listener.handle(e)));
+      // All 20 arrived before the recompute started: they share it.
+      expect(recompute).toHaveBeenCalledTimes(1);
+      expect(await backends.quotas!.getUsage(USER)).toEqual({ count: 20, size: (await quota.computeUsage(USER)).size });
+
+      recompute.mockClear();
+      recompute.mockRejectedValueOnce(new Error('store down'));
+      const outcomes = await Promise.allSettled(events.slice(0, 5).map((e) => listener.handle(e)));
+      expect(outcomes.map((o) => o.status)).toEqual(['rejected', 'rejected', 'rejected', 'rejected', 'rejected']);
+      // A failure leaves nothing behind: the next event recomputes.
+      await listener.handle(events[0]);
+      expect(recompute).toHaveBeenCalledTimes(2);
+
+      // An event arriving while a recompute runs gets a new one, started after it.
+      recompute.mockClear();
+      const first = listener.handle(events[0]);
+      await new Promise((resolve) => setImmediate(resolve));
+      await Promise.all([first, listener.handle(events[1]), listener.handle(events[2])]);
+      expect(recompute).toHaveBeenCalledTimes(2);
+    } finally {
+      recompute.mockRestore();
+    }
+    await append(inbox.id, message(99));
+    await Promise.all([listener.handle({ ...events[0] }), listener.handle({ ...events[1] })]);
+    expect((await backends.quotas!.getUsage(USER)).count).toBe(21);
   });
 
   it('converges when many events of one user are handled concurrently', async () => {

@@ -1,7 +1,5 @@
-import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
-import { chmodSync, copyFileSync, existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
-import { tmpdir } from 'node:os';
+import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import pino from 'pino';
 import { MAIL_BUCKET } from '../../src/blob/api/blob-store';
@@ -9,34 +7,9 @@ import { TemporaryError } from '../../src/core/errors';
 import { SpamLearningListener, spamdTell } from '../../src/mailbox/listeners/spam-learning';
 import type { Backends } from '../../src/storage/backends';
 import { createEmbeddedBackends } from '../../src/storage/embedded';
+import { freePort, startSpamd, type TestSpamd } from '../helpers/spamd';
 
-const SPAMD = '/usr/sbin/spamd';
 const USER = 'junk@spam.example';
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-    server.once('error', reject);
-  });
-}
-
-async function waitForPort(port: number, timeoutMs: number): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const ok = await new Promise<boolean>((resolve) => {
-      const socket = net.connect(port, '127.0.0.1');
-      socket.once('connect', () => socket.destroy() && resolve(true));
-      socket.once('error', () => resolve(false));
-    });
-    if (ok) return;
-    if (Date.now() > end) throw new Error(`spamd did not listen on ${port} within ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
 
 async function eventually(check: () => boolean | Promise<boolean>, what: string, timeoutMs = 30_000): Promise<void> {
   const end = Date.now() + timeoutMs;
@@ -51,7 +24,7 @@ async function eventually(check: () => boolean | Promise<boolean>, what: string,
  * by the test on its own port with its own site configuration and Bayes database in a temp dir.
  */
 describe('spam learning with a real spamd', () => {
-  let spamd: ChildProcess;
+  let spamd: TestSpamd;
   let port: number;
   let dir: string;
   let backends: Backends;
@@ -65,15 +38,8 @@ describe('spam learning with a real spamd', () => {
   }
 
   beforeAll(async () => {
-    if (!existsSync(SPAMD)) throw new Error('spamd is not installed: apt-get install spamassassin spamd (see .ci/run)');
-    dir = mkdtempSync(path.join(tmpdir(), 'postflow-spamd-'));
-    chmodSync(dir, 0o777); // spamd drops to `nobody`, who writes the Bayes database here
-    for (const file of readdirSync('/etc/spamassassin').filter((f) => f.endsWith('.pre'))) copyFileSync(path.join('/etc/spamassassin', file), path.join(dir, file));
-    writeFileSync(path.join(dir, 'local.cf'), `bayes_path ${dir}/bayes\nuse_bayes 1\nbayes_auto_learn 0\nlock_method flock\n`);
-    port = await freePort();
-    spamd = spawn(SPAMD, ['-l', '-i', '127.0.0.1', '-p', String(port), '-x', `--siteconfigpath=${dir}`, '-u', 'nobody', '-m', '2', '-s', 'stderr'], { stdio: 'ignore' });
-    await waitForPort(port, 60_000);
-    dir = dir.replace(/\/$/, '');
+    spamd = await startSpamd();
+    ({ port, dir } = spamd);
     backends = await createEmbeddedBackends({ dataDir: path.join(dir, 'data'), logger: pino({ level: 'silent' }) });
     await backends.events.registerGroupListener(new SpamLearningListener(backends.mailboxes, backends.blobs, { host: '127.0.0.1', port }, pino({ level: 'silent' })));
     await backends.mailboxes.provisionUser(USER);
@@ -81,14 +47,7 @@ describe('spam learning with a real spamd', () => {
 
   afterAll(async () => {
     await backends?.close();
-    if (spamd?.pid) {
-      const exited = new Promise((resolve) => spamd.once('exit', resolve));
-      spamd.kill('SIGTERM');
-      let timer: NodeJS.Timeout | undefined;
-      await Promise.race([exited, new Promise((r) => (timer = setTimeout(r, 5_000)))]);
-      clearTimeout(timer);
-    }
-    if (dir) rmSync(dir, { recursive: true, force: true });
+    await spamd?.stop();
   }, 30_000);
 
   async function deliver(mailbox: string, subject: string): Promise<number> {

@@ -1,9 +1,6 @@
-import pino from 'pino';
 import type { FastifyInstance } from 'fastify';
-import { createWebAdmin } from '../../src/webadmin/webadmin-server';
 import type { IdentityServices } from '../../src/users/identity';
-import type { Backends } from '../../src/storage/backends';
-import { identityFixture } from './rrt-fixture';
+import { webAdminFixture } from './rrt-fixture';
 
 /**
  * WebAdmin recipient-rewriting routes with James' paths and JSON shapes. The requests and bodies
@@ -12,24 +9,16 @@ import { identityFixture } from './rrt-fixture';
 describe('WebAdmin recipient rewriting routes (James shapes)', () => {
   let app: FastifyInstance;
   let identity: IdentityServices;
-  let backends: Backends;
   let cleanup: () => Promise<void>;
 
   beforeEach(async () => {
-    const fixture = await identityFixture();
-    ({ identity, backends, cleanup } = fixture);
-    app = createWebAdmin({ identity, mailRepositories: backends.mailRepositories, checks: async () => [], logger: pino({ level: 'silent' }) });
-    await app.ready();
-    for (const domain of ['domain.tld', 'domain.com', 'destination.domain.tld', 'source1.domain.tld', 'source2.domain.tld', 'james.apache.org']) {
-      expect((await app.inject({ method: 'PUT', url: `/domains/${domain}` })).statusCode).toBe(204);
-    }
+    ({ app, identity, cleanup } = await webAdminFixture(['domain.tld', 'domain.com', 'destination.domain.tld', 'source1.domain.tld', 'source2.domain.tld', 'james.apache.org']));
     for (const user of ['user@domain.tld', 'user@domain.com', 'user1@domain.com', 'member1@domain.com', 'member2@domain.com']) {
       expect((await app.inject({ method: 'PUT', url: `/users/${user}`, payload: { password: 'secret' } })).statusCode).toBe(204);
     }
   });
 
   afterEach(async () => {
-    await app.close();
     await cleanup();
   });
 

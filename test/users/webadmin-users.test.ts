@@ -1,9 +1,7 @@
-import pino from 'pino';
 import type { FastifyInstance } from 'fastify';
 import type { Backends } from '../../src/storage/backends';
 import type { IdentityServices } from '../../src/users/identity';
-import { createWebAdmin } from '../../src/webadmin/webadmin-server';
-import { identityFixture } from '../rrt/rrt-fixture';
+import { webAdminFixture } from '../rrt/rrt-fixture';
 
 /** WebAdmin `/users` and `/domains` routes with James' paths, codes and JSON shapes. */
 describe('WebAdmin users and domains routes (James shapes)', () => {
@@ -13,15 +11,10 @@ describe('WebAdmin users and domains routes (James shapes)', () => {
   let cleanup: () => Promise<void>;
 
   beforeEach(async () => {
-    const fixture = await identityFixture();
-    ({ identity, backends, cleanup } = fixture);
-    app = createWebAdmin({ identity, mailRepositories: backends.mailRepositories, checks: async () => [], logger: pino({ level: 'silent' }) });
-    await app.ready();
-    for (const domain of ['domain.tld', 'domain-jmapauthentication.tld']) expect((await app.inject({ method: 'PUT', url: `/domains/${domain}` })).statusCode).toBe(204);
+    ({ app, identity, backends, cleanup } = await webAdminFixture(['domain.tld', 'domain-jmapauthentication.tld']));
   });
 
   afterEach(async () => {
-    await app.close();
     await cleanup();
   });
 

@@ -44,8 +44,14 @@ export interface MailboxMapper {
    */
   append(mailboxId: string, input: AppendInput): Promise<MessageRecord>;
   /**
+   * The message an append with this `deliveryKey` stored in this mailbox, or null (never stored,
+   * still in flight, or removed since). Asked before the quota check, so a retried delivery that
+   * filled the quota finds its copy instead of being refused.
+   */
+  findByDeliveryKey(mailboxId: string, deliveryKey: string): Promise<MessageRecord | null>;
+  /**
    * Copies (or moves) the messages of `ranges` to `targetId` with new UIDs, same MessageId,
-   * thread, content and flags. A move removes them from the source (recorded as expunged there);
+   * thread, content, header prefix and flags. A move removes them from the source (recorded as expunged there);
    * `getLocations` of a moved message never shows both mailboxes or neither.
    */
   copy(sourceId: string, ranges: readonly UidRange[], targetId: string, options: { move: boolean; savedDate: Date }): Promise<CopiedMessage[]>;
@@ -118,6 +124,8 @@ export interface AppendInput {
   savedDate: Date;
   flags: string[];
   deliveryKey?: string;
+  /** Per-copy header lines before the blob's bytes (validated by the manager); stored in the message row. */
+  headerPrefix?: Buffer;
   content: StoredContent;
   /** Recorded with the message (same transaction where the store has them) so later messages find its thread. */
   thread: { owner: string; mimeMessageIds: readonly string[]; baseSubject: string };

@@ -35,10 +35,17 @@ export interface MessageMetadata {
   /** Stable id of the message content, shared by its copies (JMAP Email/id). */
   messageId: string;
   blobId: string;
+  /** Octets of the message: its header prefix (if any) plus its blob. */
   size: number;
   internalDate: Date;
   /** System flags (`\Seen`…) and keywords. */
   flags: string[];
+  /**
+   * Header lines of this copy only (e.g. `Delivered-To: <rcpt>\r\n`), CRLF-terminated: the
+   * message's content is this prefix followed by the blob's bytes, which copies of one mail share.
+   * Absent: the content is the blob. Read content through `src/mailbox/message-content.ts`.
+   */
+  headerPrefix?: Buffer;
 }
 
 /** A message as the MailboxManager returns it. */
@@ -51,6 +58,7 @@ export interface MessageRecord extends MessageMetadata {
 
 export interface AppendRequest {
   blobId: string;
+  /** Octets of the blob (the stored size adds the prefix's). */
   size: number;
   internalDate: Date;
   /** System flags and keywords (validated: an invalid keyword is an InvalidInputError). */
@@ -65,6 +73,13 @@ export interface AppendRequest {
    * `src/mime`). Without it the manager parses the stored blob, streaming.
    */
   parsed?: ParsedMessage;
+  /**
+   * Header lines put before the blob's bytes for this copy only (LocalDelivery's per-recipient
+   * `Delivered-To`), so the recipients of one mail share one blob. Validated (whole CRLF header
+   * lines, at most MAX_HEADER_PREFIX_BYTES): bad input is an InvalidInputError. `parsed`, when
+   * given, describes the blob alone.
+   */
+  headerPrefix?: Buffer;
 }
 
 export interface UidRange {

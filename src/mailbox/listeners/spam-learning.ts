@@ -1,7 +1,8 @@
 import net from 'node:net';
 import type { Readable } from 'node:stream';
 import type { Logger } from 'pino';
-import { MAIL_BUCKET, type BlobStore } from '../../blob/api/blob-store';
+import type { BlobStore } from '../../blob/api/blob-store';
+import { openMessageContent } from '../message-content';
 import { PermanentError, TemporaryError } from '../../core/errors';
 import type { GroupListener, MailboxEvent } from '../../events/api/event-bus';
 import type { MailboxManager } from '../api/mailbox-manager';
@@ -43,7 +44,7 @@ export class SpamLearningListener implements GroupListener {
       if (!location) continue; // moved again or expunged since: nothing to teach from here
       for await (const message of this.mailboxes.listMessages(target.id, { from: location.uid, to: location.uid })) {
         if (message.size > MAX_LEARNED_MESSAGE_SIZE) continue;
-        const content = await readAll(await this.blobs.read(MAIL_BUCKET, message.blobId));
+        const content = await readAll(await openMessageContent(this.blobs, message));
         await spamdTell(this.spamd.host, this.spamd.port, learnAs, content, target.owner);
         this.logger.debug({ user: target.owner, messageId, learnAs }, 'spamd learned a message');
       }

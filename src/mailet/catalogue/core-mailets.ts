@@ -2,15 +2,15 @@ import { z } from 'zod';
 import { domainOf } from '../../core/address';
 import { GHOST, mailKey, type JsonValue } from '../../core/mail';
 import { MAIL_BUCKET } from '../../blob/api';
-import { INBOX, type Mailbox, type MailboxStore } from '../../mailbox/api/mailbox-store';
-import { OverQuotaError } from '../../mailbox/api/errors';
-import { PermanentError } from '../../core/errors';
+import { INBOX } from '../../mailbox/api/mailbox-store';
+import { MAX_HEADER_PREFIX_BYTES } from '../../mailbox/message-content';
+import { InvalidInputError, PermanentError } from '../../core/errors';
 import { withFailedRecipients } from '../graph/walker';
 import { storeParsedMessage } from '../../mailbox/store-parsed-message';
 import type { ParsedMessage } from '../../mime/parsed-message';
 import { defineMailet, withAttributes, type AnyMailet, type RemoteDeliverySettings } from '../api';
 import { DEFAULT_DELAYS_MS, DEFAULT_MAX_RETRIES, parseDelays } from '../../remote-delivery/delays';
-import { HeaderSection, joinMessage, splitMessage } from '../message/header-section';
+import { HeaderSection, formatField, joinMessage, splitMessage } from '../message/header-section';
 import { boolParam, listParam, nonNegativeInt, repositoryPathParam } from './params';
 
 /** Per-recipient header fields LocalDelivery prepends (James `PerRecipientHeaders`), by recipient. */
@@ -72,17 +72,24 @@ const localDelivery = defineMailet({
         let blobId = mail.messageBlobId;
         let size = mail.size;
         let parsed: ParsedMessage | undefined;
+        let headerPrefix: Buffer | undefined;
         const extra = perRecipient[recipient] ?? perRecipient[user];
         if (extra && extra.length > 0) {
-          original ??= await context.message(mail);
-          const { header, body } = splitMessage(original);
-          const headers = HeaderSection.parse(header);
-          for (const [name, value] of [...extra].reverse()) headers.add(name, value, 'top');
-          // Parsed while stored: the recipient's copy (its own Delivered-To) is never read back to be parsed.
-          const stored = await storeParsedMessage(context.blobs, joinMessage(headers, body));
-          blobId = stored.blobId;
-          size = stored.size;
-          parsed = stored.parsed;
+          // The recipient's fields go before the shared blob (no copy of the message is stored),
+          // folded as HeaderSection adds them at the top.
+          headerPrefix = renderHeaderPrefix(extra);
+          if (headerPrefix.length > MAX_HEADER_PREFIX_BYTES) {
+            // Too many per-recipient fields to keep in the message row: the recipient gets a copy of its own.
+            headerPrefix = undefined;
+            original ??= await context.message(mail);
+            const { header, body } = splitMessage(original);
+            const headers = HeaderSection.parse(header);
+            for (const [name, value] of [...extra].reverse()) headers.add(name, value, 'top');
+            const stored = await storeParsedMessage(context.blobs, joinMessage(headers, body));
+            blobId = stored.blobId;
+            size = stored.size;
+            parsed = stored.parsed;
+          }
         }
         const folders = folderList(mail.attributes[DELIVERY_PATHS_PREFIX + user] ?? mail.attributes[DELIVERY_PATHS_PREFIX + recipient]);
         const flags: string[] = [];
@@ -92,20 +99,17 @@ const localDelivery = defineMailet({
         if (Array.isArray(keywords)) flags.push(...keywords.filter((k): k is string => typeof k === 'string'));
         for (const folder of folders) {
           const mailbox = await context.mailboxes.ensureMailbox(user, folder);
-          try {
-            await context.mailboxes.appendMessage(mailbox.id, {
-              blobId,
-              size,
-              internalDate: receivedAt,
-              flags: flags.length > 0 ? flags : undefined,
-              parsed,
-              deliveryKey: folder === INBOX ? `${mailKey(mail)}/${user}` : `${mailKey(mail)}/${user}/${folder}`,
-            });
-          } catch (err) {
-            // The quota is checked before the delivery key: a retry of a delivery that filled the
-            // quota must find its earlier copy instead of bouncing a recipient who has the mail.
-            if (!(err instanceof OverQuotaError) || !(await alreadyDelivered(context.mailboxes, mailbox, blobId, receivedAt))) throw err;
-          }
+          await context.mailboxes.appendMessage(mailbox.id, {
+            blobId,
+            size,
+            internalDate: receivedAt,
+            flags: flags.length > 0 ? flags : undefined,
+            parsed,
+            headerPrefix,
+            // The manager looks the key up before the quota: a retry of a delivery that filled
+            // the quota finds its earlier copy instead of bouncing a recipient who has the mail.
+            deliveryKey: folder === INBOX ? `${mailKey(mail)}/${user}` : `${mailKey(mail)}/${user}/${folder}`,
+          });
         }
         context.metrics.increment('localDelivery');
       }),
@@ -123,23 +127,27 @@ const localDelivery = defineMailet({
 });
 
 /**
- * How many of the last UIDs of a mailbox a retried delivery looks through for its earlier copy: an
- * over-quota mailbox takes no new message, so that copy is among the newest (bounded read).
+ * Per-recipient header fields as the header lines LocalDelivery puts before the shared blob, in
+ * their order, each folded as HeaderSection folds a new field. A field that cannot be written
+ * (bad name, line break in the value) fails the recipient for good (InvalidInputError).
  */
-export const DELIVERY_PROBE_UIDS = 64;
-
-/**
- * Whether an earlier attempt stored this message already (same content blob, same internal date).
- * Only asked when the append was refused over quota, since the manager checks the quota before
- * the delivery key; a check by delivery key in the mailbox manager would make it exact.
- */
-async function alreadyDelivered(mailboxes: MailboxStore, mailbox: Mailbox, blobId: string, internalDate: Date): Promise<boolean> {
-  const from = Math.max(1, mailbox.uidNext - DELIVERY_PROBE_UIDS);
-  for await (const message of mailboxes.listMessages(mailbox.id, { from, to: Number.MAX_SAFE_INTEGER })) {
-    if (message.blobId === blobId && message.internalDate.getTime() === internalDate.getTime()) return true;
+export function renderHeaderPrefix(fields: ReadonlyArray<[string, string]>): Buffer {
+  const lines: string[] = [];
+  for (const field of fields) {
+    if (!Array.isArray(field) || typeof field[0] !== 'string' || typeof field[1] !== 'string') throw new InvalidInputError('A per-recipient header is not a [name, value] pair');
+    const [name, value] = field;
+    if (!HEADER_FIELD_NAME.test(name)) throw new InvalidInputError(`Invalid per-recipient header field name ${JSON.stringify(name.slice(0, 64))}`);
+    try {
+      lines.push(formatField(name, value) + '\r\n');
+    } catch (err) {
+      throw new InvalidInputError(err instanceof Error ? err.message : String(err));
+    }
   }
-  return false;
+  return Buffer.from(lines.join(''), 'utf8');
 }
+
+/** RFC 5322 §3.6.8: printable ASCII except colon. */
+const HEADER_FIELD_NAME = /^[!-9;-~]+$/;
 
 export interface DeliveryFailures {
   /** Recipients whose delivery failed for good (over quota, invalid mailbox…), with the reason. */

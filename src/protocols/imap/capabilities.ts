@@ -27,7 +27,7 @@ export function capabilitiesFor(state: ImapState, context: CapabilityContext = {
   const capabilities = ['IMAP4rev1', ...(context.manager ? ['IMAP4rev2'] : []), 'LITERAL+', 'CHILDREN', 'UNSELECT', 'ENABLE', 'ID', 'NAMESPACE', 'ESEARCH', 'STATUS=SIZE', 'WITHIN'];
   if (context.idle) capabilities.push('IDLE');
   if (context.manager) {
-    capabilities.push('UIDPLUS', 'MOVE', 'MULTIAPPEND', `APPENDLIMIT=${MAX_APPEND_SIZE}`, 'SPECIAL-USE', 'LIST-EXTENDED', 'LIST-STATUS', 'CONDSTORE', 'QRESYNC', 'ACL', 'RIGHTS=kxte', 'SORT', 'SORT=DISPLAY');
+    capabilities.push('UIDPLUS', 'MOVE', 'MULTIAPPEND', `APPENDLIMIT=${MAX_APPEND_SIZE}`, 'SPECIAL-USE', 'CREATE-SPECIAL-USE', 'LIST-EXTENDED', 'LIST-STATUS', 'CONDSTORE', 'QRESYNC', 'ACL', 'RIGHTS=kxte', 'SORT', 'SORT=DISPLAY');
     capabilities.push('THREAD=ORDEREDSUBJECT', 'THREAD=REFERENCES', 'METADATA', 'BINARY', 'OBJECTID', 'SEARCHRES');
   }
   if (context.manager && context.quota) capabilities.push('QUOTA', 'QUOTA=RES-STORAGE', 'QUOTA=RES-MESSAGE', 'QUOTASET');

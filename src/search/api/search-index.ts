@@ -40,6 +40,17 @@ export interface IndexedMessage {
   sortCc: string;
   sortDisplayFrom: string;
   sortDisplayTo: string;
+  /**
+   * Identifies the content (the message's blob id): documents with the same key have the same
+   * subject, addresses, body, attachments and shared headers, so an adapter may store that text
+   * once, shared by the copies. Absent: the document's content is its own.
+   */
+  contentKey?: string;
+  /**
+   * Header fields of this copy only (e.g. its Delivered-To), also listed in `headers`. An adapter
+   * sharing content by `contentKey` keeps them per copy; others may ignore this field.
+   */
+  copyHeaders?: Array<[string, string]>;
 }
 
 export interface FlagsChange {

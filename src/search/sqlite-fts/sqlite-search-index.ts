@@ -1,4 +1,5 @@
 import type Database from 'better-sqlite3';
+import { GroupCommit } from '../../storage/sqlite/group-commit';
 import type { FlagsChange, IndexedMessage, SearchIndex } from '../api/search-index';
 import { DAY_MS, dayStart, limitOf, validateQuery, type Criterion, type SearchHit, type SearchQuery, type SortField } from '../api/search-query';
 
@@ -29,83 +30,121 @@ const TEXT_COLUMNS = ['subject', 'addr_from', 'addr_to', 'addr_cc', 'addr_bcc', 
  * profile's database (schema area `search`), so a message and its document live in one file.
  */
 export class SqliteSearchIndex implements SearchIndex {
+  private prepared: Statements | undefined;
+  /** Writes of concurrent events share one commit (one fsync). */
+  private readonly commits: GroupCommit;
+  /** Compiled search statements by SQL text (their shape depends on the criterion tree, not on its values). */
+  private readonly searches = new Map<string, Database.Statement>();
+
   constructor(private readonly db: Database.Database) {
+    this.commits = new GroupCommit(db);
     db.function('search_header', { deterministic: true }, (headers: unknown, name: unknown, value: unknown) => (headerContains(String(headers ?? ''), String(name), String(value)) ? 1 : 0));
   }
 
+  /** The write and lookup statements, compiled on first use (the adapter may be built before its schema). */
+  private get s(): Statements {
+    if (this.prepared) return this.prepared;
+    const p = (sql: string): Database.Statement => this.db.prepare(sql);
+    this.prepared = {
+      findCopy: p("SELECT doc_id AS docId, content_id AS contentId, copy_headers <> '' AS hasCopyHeaders FROM search_messages WHERE mailbox_id = ? AND uid = ?"),
+      findContent: p('SELECT content_id FROM search_contents WHERE content_key = ?').pluck(),
+      insertContent: p('INSERT INTO search_contents (content_key, refs) VALUES (?, 0) RETURNING content_id').pluck(),
+      addRef: p('UPDATE search_contents SET refs = refs + 1 WHERE content_id = ?'),
+      dropRef: p('UPDATE search_contents SET refs = refs - 1 WHERE content_id = ? RETURNING refs').pluck(),
+      deleteContent: p('DELETE FROM search_contents WHERE content_id = ?'),
+      deleteFts: p('DELETE FROM search_fts WHERE rowid = ?'),
+      insertFts: p('INSERT INTO search_fts (rowid, subject, addr_from, addr_to, addr_cc, addr_bcc, headers, body, attachment_names, attachment_text) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)'),
+      upsertCopy: p(`INSERT INTO search_messages (doc_id, mailbox_id, uid, owner, message_id, thread_id, mod_seq, size, internal_date, sent_date, flags, has_attachment,
+          sort_subject, sort_from, sort_to, sort_cc, sort_display_from, sort_display_to, content_id, copy_headers)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+        ON CONFLICT (mailbox_id, uid) DO UPDATE SET owner = excluded.owner, message_id = excluded.message_id, thread_id = excluded.thread_id, mod_seq = excluded.mod_seq,
+          size = excluded.size, internal_date = excluded.internal_date, sent_date = excluded.sent_date, flags = excluded.flags, has_attachment = excluded.has_attachment,
+          sort_subject = excluded.sort_subject, sort_from = excluded.sort_from, sort_to = excluded.sort_to, sort_cc = excluded.sort_cc,
+          sort_display_from = excluded.sort_display_from, sort_display_to = excluded.sort_display_to, content_id = excluded.content_id, copy_headers = excluded.copy_headers
+        RETURNING doc_id`).pluck(),
+      deleteCopy: p('DELETE FROM search_messages WHERE doc_id = ?'),
+      insertCopyFts: p('INSERT INTO search_copy_fts (rowid, headers) VALUES (?, ?)'),
+      deleteCopyFts: p('DELETE FROM search_copy_fts WHERE rowid = ?'),
+      updateFlags: p('UPDATE search_messages SET flags = ?, mod_seq = ? WHERE mailbox_id = ? AND uid = ? AND mod_seq <= ?'),
+      copiesOfMailbox: p("SELECT doc_id AS docId, content_id AS contentId, copy_headers <> '' AS hasCopyHeaders FROM search_messages WHERE mailbox_id = ?"),
+      copiesOfOwner: p("SELECT doc_id AS docId, content_id AS contentId, copy_headers <> '' AS hasCopyHeaders FROM search_messages WHERE owner = ?"),
+      count: p('SELECT count(*) FROM search_messages WHERE mailbox_id = ?').pluck(),
+      indexedUids: p('SELECT uid FROM search_messages WHERE mailbox_id = ? AND uid IN (SELECT value FROM json_each(?)) ORDER BY uid').pluck(),
+      health: p('SELECT count(*) FROM search_fts WHERE rowid = 0'),
+    };
+    return this.prepared;
+  }
+
   async index(messages: readonly IndexedMessage[]): Promise<void> {
-    const findDoc = this.db.prepare('SELECT doc_id FROM search_messages WHERE mailbox_id = ? AND uid = ?').pluck();
-    const deleteFts = this.db.prepare('DELETE FROM search_fts WHERE rowid = ?');
-    const upsert = this.db.prepare(`INSERT INTO search_messages (doc_id, mailbox_id, uid, owner, message_id, thread_id, mod_seq, size, internal_date, sent_date, flags, has_attachment,
-        sort_subject, sort_from, sort_to, sort_cc, sort_display_from, sort_display_to)
-      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-      ON CONFLICT (mailbox_id, uid) DO UPDATE SET owner = excluded.owner, message_id = excluded.message_id, thread_id = excluded.thread_id, mod_seq = excluded.mod_seq,
-        size = excluded.size, internal_date = excluded.internal_date, sent_date = excluded.sent_date, flags = excluded.flags, has_attachment = excluded.has_attachment,
-        sort_subject = excluded.sort_subject, sort_from = excluded.sort_from, sort_to = excluded.sort_to, sort_cc = excluded.sort_cc,
-        sort_display_from = excluded.sort_display_from, sort_display_to = excluded.sort_display_to
-      RETURNING doc_id`).pluck();
-    const insertFts = this.db.prepare(
-      'INSERT INTO search_fts (rowid, subject, addr_from, addr_to, addr_cc, addr_bcc, headers, body, attachment_names, attachment_text) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
-    );
-    this.db.transaction(() => {
+    const s = this.s;
+    await this.commits.run(() => {
       for (const m of messages) {
-        const existing = findDoc.get(m.mailboxId, m.uid) as number | undefined;
-        if (existing !== undefined) deleteFts.run(existing);
-        const docId = upsert.get(
-          existing ?? null, m.mailboxId, m.uid, m.owner, m.messageId, m.threadId, m.modSeq, m.size, m.internalDate, m.sentDate, flagText(m.flags), m.hasAttachment ? 1 : 0,
-          m.sortSubject, m.sortFrom, m.sortTo, m.sortCc, m.sortDisplayFrom, m.sortDisplayTo,
+        const existing = s.findCopy.get(m.mailboxId, m.uid) as Copy | undefined;
+        // A keyed content is immutable (a blob never changes): an existing one is reused as it is.
+        let contentId = m.contentKey === undefined ? undefined : (s.findContent.get(m.contentKey) as number | undefined);
+        if (contentId === undefined) {
+          contentId = s.insertContent.get(m.contentKey ?? null) as number;
+          s.insertFts.run(contentId, ...contentColumns(m));
+        }
+        if (existing?.contentId !== contentId) {
+          s.addRef.run(contentId);
+          if (existing?.contentId != null) this.release(existing.contentId);
+        }
+        const copyHeaders = headerText(m.copyHeaders ?? []);
+        const docId = s.upsertCopy.get(
+          existing?.docId ?? null, m.mailboxId, m.uid, m.owner, m.messageId, m.threadId, m.modSeq, m.size, m.internalDate, m.sentDate, flagText(m.flags), m.hasAttachment ? 1 : 0,
+          m.sortSubject, m.sortFrom, m.sortTo, m.sortCc, m.sortDisplayFrom, m.sortDisplayTo, contentId, copyHeaders,
         ) as number;
-        insertFts.run(
-          docId,
-          m.subject.toLowerCase(),
-          m.from.toLowerCase(),
-          m.to.toLowerCase(),
-          m.cc.toLowerCase(),
-          m.bcc.toLowerCase(),
-          m.headers.map(([name, value]) => `${name}: ${value.replace(/[\r\n]+/g, ' ')}`).join('\n').toLowerCase(),
-          m.body.toLowerCase(),
-          m.attachmentNames.join('\n').toLowerCase(),
-          m.attachmentText.toLowerCase(),
-        );
+        if (existing?.hasCopyHeaders) s.deleteCopyFts.run(docId);
+        if (copyHeaders !== '') s.insertCopyFts.run(docId, copyHeaders);
       }
-    })();
+    });
   }
 
   async updateFlags(mailboxId: string, changes: readonly FlagsChange[]): Promise<void> {
-    const update = this.db.prepare('UPDATE search_messages SET flags = ?, mod_seq = ? WHERE mailbox_id = ? AND uid = ? AND mod_seq <= ?');
-    this.db.transaction(() => {
+    const update = this.s.updateFlags;
+    await this.commits.run(() => {
       for (const c of changes) update.run(flagText(c.flags), c.modSeq, mailboxId, c.uid, c.modSeq);
-    })();
+    });
   }
 
   async delete(mailboxId: string, uids: readonly number[]): Promise<void> {
-    const find = this.db.prepare('SELECT doc_id FROM search_messages WHERE mailbox_id = ? AND uid = ?').pluck();
-    this.db.transaction(() => {
+    const find = this.s.findCopy;
+    await this.commits.run(() => {
       for (const uid of uids) {
-        const docId = find.get(mailboxId, uid) as number | undefined;
-        if (docId !== undefined) this.deleteDoc(docId);
+        const copy = find.get(mailboxId, uid) as Copy | undefined;
+        if (copy !== undefined) this.deleteCopy(copy);
       }
-    })();
+    });
   }
 
   async deleteMailbox(mailboxId: string): Promise<void> {
-    this.deleteWhere('mailbox_id = ?', mailboxId);
+    await this.deleteAll(this.s.copiesOfMailbox, mailboxId);
   }
 
   async deleteOwner(owner: string): Promise<void> {
-    this.deleteWhere('owner = ?', owner);
+    await this.deleteAll(this.s.copiesOfOwner, owner);
   }
 
-  private deleteWhere(clause: string, value: string): void {
-    const ids = this.db.prepare(`SELECT doc_id FROM search_messages WHERE ${clause}`).pluck().all(value) as number[];
-    this.db.transaction(() => {
-      for (const id of ids) this.deleteDoc(id);
-    })();
+  private async deleteAll(select: Database.Statement, value: string): Promise<void> {
+    await this.commits.run(() => {
+      for (const copy of select.all(value) as Copy[]) this.deleteCopy(copy);
+    });
   }
 
-  private deleteDoc(docId: number): void {
-    this.db.prepare('DELETE FROM search_fts WHERE rowid = ?').run(docId);
-    this.db.prepare('DELETE FROM search_messages WHERE doc_id = ?').run(docId);
+  private deleteCopy(copy: Copy): void {
+    this.s.deleteCopy.run(copy.docId);
+    if (copy.hasCopyHeaders) this.s.deleteCopyFts.run(copy.docId);
+    if (copy.contentId != null) this.release(copy.contentId);
+  }
+
+  /** Drops one reference to a content; the last one deletes its FTS5 document. */
+  private release(contentId: number): void {
+    const s = this.s;
+    const refs = s.dropRef.get(contentId) as number | undefined;
+    if (refs !== undefined && refs > 0) return;
+    s.deleteContent.run(contentId);
+    s.deleteFts.run(contentId);
   }
 
   async search(query: SearchQuery): Promise<SearchHit[]> {
@@ -114,25 +153,35 @@ export class SqliteSearchIndex implements SearchIndex {
     const order = [...(query.sort ?? []).map((s) => `${SORT_COLUMNS[s.field]} ${s.reverse ? 'DESC' : 'ASC'}`), 'mailbox_id ASC', 'uid ASC'].join(', ');
     const sql = `SELECT mailbox_id AS mailboxId, uid, message_id AS messageId FROM search_messages
       WHERE mailbox_id IN (SELECT value FROM json_each(?)) AND (${where.sql}) ORDER BY ${order} LIMIT ? OFFSET ?`;
-    return this.db.prepare(sql).all(JSON.stringify(query.mailboxIds), ...where.params, limitOf(query), query.offset ?? 0) as SearchHit[];
+    return this.searchStatement(sql).all(JSON.stringify(query.mailboxIds), ...where.params, limitOf(query), query.offset ?? 0) as SearchHit[];
+  }
+
+  /** A search statement, compiled once per SQL shape; the cache is bounded (a client may send endless shapes). */
+  private searchStatement(sql: string): Database.Statement {
+    let statement = this.searches.get(sql);
+    if (statement) {
+      this.searches.delete(sql);
+    } else {
+      statement = this.db.prepare(sql);
+      if (this.searches.size >= MAX_CACHED_SEARCHES) this.searches.delete(this.searches.keys().next().value as string);
+    }
+    this.searches.set(sql, statement);
+    return statement;
   }
 
   async count(mailboxId: string): Promise<number> {
-    return this.db.prepare('SELECT count(*) FROM search_messages WHERE mailbox_id = ?').pluck().get(mailboxId) as number;
+    return this.s.count.get(mailboxId) as number;
   }
 
   async indexedUids(mailboxId: string, uids: readonly number[]): Promise<number[]> {
-    return this.db
-      .prepare('SELECT uid FROM search_messages WHERE mailbox_id = ? AND uid IN (SELECT value FROM json_each(?)) ORDER BY uid')
-      .pluck()
-      .all(mailboxId, JSON.stringify(uids)) as number[];
+    return this.s.indexedUids.all(mailboxId, JSON.stringify(uids)) as number[];
   }
 
   async refresh(): Promise<void> {}
 
   async checkHealth(): Promise<{ status: 'healthy' | 'unhealthy'; cause: string | null }> {
     try {
-      this.db.prepare('SELECT count(*) FROM search_fts WHERE rowid = 0').get();
+      this.s.health.get();
       return { status: 'healthy', cause: null };
     } catch (err) {
       return { status: 'unhealthy', cause: (err as Error).message };
@@ -140,6 +189,69 @@ export class SqliteSearchIndex implements SearchIndex {
   }
 
   async close(): Promise<void> {}
+}
+
+interface Copy {
+  docId: number;
+  contentId: number | null;
+  /** 1 when the copy has its own header lines (a row in `search_copy_fts`). */
+  hasCopyHeaders: number;
+}
+
+interface Statements {
+  findCopy: Database.Statement;
+  findContent: Database.Statement;
+  insertContent: Database.Statement;
+  addRef: Database.Statement;
+  dropRef: Database.Statement;
+  deleteContent: Database.Statement;
+  deleteFts: Database.Statement;
+  insertFts: Database.Statement;
+  upsertCopy: Database.Statement;
+  deleteCopy: Database.Statement;
+  insertCopyFts: Database.Statement;
+  deleteCopyFts: Database.Statement;
+  updateFlags: Database.Statement;
+  copiesOfMailbox: Database.Statement;
+  copiesOfOwner: Database.Statement;
+  count: Database.Statement;
+  indexedUids: Database.Statement;
+  health: Database.Statement;
+}
+
+/** Search statements kept compiled (LRU). */
+export const MAX_CACHED_SEARCHES = 200;
+
+/** The FTS5 columns of a content: its text without the copy's own header fields. */
+function contentColumns(m: IndexedMessage): string[] {
+  return [
+    m.subject.toLowerCase(),
+    m.from.toLowerCase(),
+    m.to.toLowerCase(),
+    m.cc.toLowerCase(),
+    m.bcc.toLowerCase(),
+    headerText(withoutCopyHeaders(m.headers, m.copyHeaders ?? [])),
+    m.body.toLowerCase(),
+    m.attachmentNames.join('\n').toLowerCase(),
+    m.attachmentText.toLowerCase(),
+  ];
+}
+
+/** `headers` minus one occurrence of each copy header (they are searched on the copy's row). */
+function withoutCopyHeaders(headers: ReadonlyArray<[string, string]>, copy: ReadonlyArray<[string, string]>): Array<[string, string]> {
+  if (copy.length === 0) return [...headers];
+  const pending = copy.map(([name, value]) => `${name}\0${value}`);
+  return headers.filter(([name, value]) => {
+    const at = pending.indexOf(`${name}\0${value}`);
+    if (at === -1) return true;
+    pending.splice(at, 1);
+    return false;
+  });
+}
+
+/** Header fields as lower-case `name: value` lines, as `search_header` reads them. */
+function headerText(headers: ReadonlyArray<[string, string]>): string {
+  return headers.map(([name, value]) => `${name}: ${value.replace(/[\r\n]+/g, ' ')}`).join('\n').toLowerCase();
 }
 
 /** Flags as `\n`-separated lower-case names with a leading and trailing `\n`, so `instr` finds whole flags. */
@@ -161,9 +273,24 @@ function like(column: string, value: string): Fragment {
   return { sql: `${column} LIKE ?`, params: [`%${lower}%`] };
 }
 
-function ftsIn(columns: string[], value: string): Fragment {
+/**
+ * Copies whose content is one of `contents` (a query of FTS5 rowids), plus those `copies` (a query
+ * of doc_ids, from `search_copy_fts`), as one doc_id list: the outer scan of a mailbox then checks
+ * its rows on the (mailbox_id, uid) index, which holds doc_id, without fetching them.
+ */
+function copiesOf(contents: string, copies?: string): string {
+  return `doc_id IN (SELECT doc_id FROM search_messages WHERE content_id IN (${contents})${copies ? ` UNION ${copies}` : ''})`;
+}
+
+/** FTS5 rowids of the contents having `value` in one of `columns`. */
+function ftsUnion(columns: string[], value: string): Fragment {
   const parts = columns.map((c) => like(c, value));
-  return { sql: `doc_id IN (${parts.map((p) => `SELECT rowid FROM search_fts WHERE ${p.sql}`).join(' UNION ')})`, params: parts.flatMap((p) => p.params) };
+  return { sql: parts.map((p) => `SELECT rowid FROM search_fts WHERE ${p.sql}`).join(' UNION '), params: parts.flatMap((p) => p.params) };
+}
+
+function ftsIn(columns: string[], value: string): Fragment {
+  const union = ftsUnion(columns, value);
+  return { sql: copiesOf(union.sql), params: union.params };
 }
 
 function compile(c: Criterion): Fragment {
@@ -193,9 +320,18 @@ function compile(c: Criterion): Fragment {
     }
     case 'header': {
       const name = c.field.toLowerCase();
-      if (c.value === '') return { sql: 'doc_id IN (SELECT rowid FROM search_fts WHERE search_header(headers, ?, ?))', params: [name, ''] };
+      // The copy's own header fields (Delivered-To…) are on its row, the shared ones in the content.
+      if (c.value === '') {
+        return {
+          sql: copiesOf('SELECT rowid FROM search_fts WHERE search_header(headers, ?, ?)', 'SELECT rowid FROM search_copy_fts WHERE search_header(headers, ?, ?)'),
+          params: [name, '', name, ''],
+        };
+      }
       const l = like('headers', c.value);
-      return { sql: `doc_id IN (SELECT rowid FROM search_fts WHERE ${l.sql} AND search_header(headers, ?, ?))`, params: [...l.params, name, c.value] };
+      return {
+        sql: copiesOf(`SELECT rowid FROM search_fts WHERE ${l.sql} AND search_header(headers, ?, ?)`, `SELECT rowid FROM search_copy_fts WHERE ${l.sql} AND search_header(headers, ?, ?)`),
+        params: [...l.params, name, c.value, ...l.params, name, c.value],
+      };
     }
     case 'address':
       return ftsIn([`addr_${c.field}`], c.value);
@@ -203,8 +339,11 @@ function compile(c: Criterion): Fragment {
       return ftsIn(['subject'], c.value);
     case 'body':
       return ftsIn(['body'], c.value);
-    case 'text':
-      return ftsIn(TEXT_COLUMNS, c.value);
+    case 'text': {
+      const content = ftsUnion(TEXT_COLUMNS, c.value);
+      const copy = like('headers', c.value);
+      return { sql: copiesOf(content.sql, `SELECT rowid FROM search_copy_fts WHERE ${copy.sql}`), params: [...content.params, ...copy.params] };
+    }
     case 'attachmentName':
       return ftsIn(['attachment_names'], c.value);
     case 'hasAttachment':

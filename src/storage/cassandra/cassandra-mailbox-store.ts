@@ -8,7 +8,7 @@
  * | `mailbox_path` | `(owner)`, name → mailbox_id | a user's mailboxes in one slice; children of `a` are the slice `a.`…`a/`. LWT only (`IF NOT EXISTS` / `IF mailbox_id = ?`): one winner for concurrent creates and renames |
  * | `mailbox_sequence` | `mailbox_id` → next_uid, highest_modseq | UID/MODSEQ allocation, LWT compare-and-set only, coalesced per node (SequenceAllocator) |
  * | `mailbox_counters` | `mailbox_id` → message_count, unseen_count, total_size (counters) | STATUS without reading messages; like James' counters they can drift on retries and are recomputable |
- * | `message` | `(mailbox_id)`, uid ↑ → modseq, message_id, thread_id, blob_id, size, dates, flags set | UID ranges are paged slices. Every write `USING TIMESTAMP <modseq>`: last-write-wins follows IMAP's order of changes even across nodes; flag add/remove are set operations, so concurrent changes merge. A row without blob_id is a fragment (an update racing an expunge) and is never shown |
+ * | `message` | `(mailbox_id)`, uid ↑ → modseq, message_id, thread_id, blob_id, size, dates, flags set, header_prefix (per-copy header lines before the shared blob; unset when none) | UID ranges are paged slices. Every write `USING TIMESTAMP <modseq>`: last-write-wins follows IMAP's order of changes even across nodes; flag add/remove are set operations, so concurrent changes merge. A row without blob_id is a fragment (an update racing an expunge) and is never shown |
  * | `message_delivery` | `(mailbox_id, delivery_key)` → uid, modseq, message_id, reserved_at, committed | idempotent LocalDelivery (reservation by LWT, see `appendOnce`) |
  * | `message_modseq` | `(mailbox_id)`, modseq, uid | CHANGEDSINCE without a scan: one entry per message at its current MODSEQ (the old one deleted); an entry whose message has another MODSEQ is stale and skipped |
  * | `message_expunged` | `(mailbox_id)`, modseq, uid | VANISHED (QRESYNC): expunges and moves-out, by MODSEQ. Bounded: records more than EXPUNGE_LOG_WINDOW MODSEQs old are range-deleted (one range tombstone per PRUNE_STEPS of the window); older requests get a full resync |
@@ -73,7 +73,7 @@ const PRUNE_STEPS = 16;
 const PRUNE_MEMORY = 10_000;
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-const MESSAGE_COLUMNS = 'mailbox_id, uid, modseq, message_id, thread_id, blob_id, size, internal_date, saved_date, flags';
+const MESSAGE_COLUMNS = 'mailbox_id, uid, modseq, message_id, thread_id, blob_id, size, internal_date, saved_date, flags, header_prefix';
 
 interface Reservation {
   uid: number;
@@ -116,7 +116,7 @@ export class CassandraMailboxStore implements MailboxMapper {
       selectCounters: `SELECT message_count, unseen_count, total_size FROM ${t('mailbox_counters')} WHERE mailbox_id = ?`,
       updateCounters: `UPDATE ${t('mailbox_counters')} SET message_count = message_count + ?, unseen_count = unseen_count + ?, total_size = total_size + ? WHERE mailbox_id = ?`,
       deleteCounters: `DELETE FROM ${t('mailbox_counters')} WHERE mailbox_id = ?`,
-      insertMessage: `INSERT INTO ${t('message')} (${MESSAGE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) USING TIMESTAMP ?`,
+      insertMessage: `INSERT INTO ${t('message')} (${MESSAGE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) USING TIMESTAMP ?`,
       deleteMessage: `DELETE FROM ${t('message')} USING TIMESTAMP ? WHERE mailbox_id = ? AND uid = ?`,
       deleteMessages: `DELETE FROM ${t('message')} WHERE mailbox_id = ?`,
       selectMessage: `SELECT ${MESSAGE_COLUMNS} FROM ${t('message')} WHERE mailbox_id = ? AND uid = ?`,
@@ -364,6 +364,12 @@ export class CassandraMailboxStore implements MailboxMapper {
     return message;
   }
 
+  async findByDeliveryKey(mailboxId: string, deliveryKey: string): Promise<MessageRecord | null> {
+    if (!UUID.test(mailboxId)) return null;
+    const reservation = await this.readReservation(mailboxId, deliveryKey);
+    return reservation ? this.readMessage(mailboxId, reservation.uid) : null;
+  }
+
   private async readReservation(mailboxId: string, deliveryKey: string): Promise<Reservation | null> {
     const row = (await this.session.execute(this.q.selectDelivery, [mailboxId, deliveryKey])).first();
     if (!row) return null;
@@ -407,7 +413,7 @@ export class CassandraMailboxStore implements MailboxMapper {
     await this.batches(
       messages.map((m) => ({
         query: this.q.insertMessage,
-        params: [m.mailboxId, m.uid, m.modSeq, m.messageId, m.threadId, m.blobId, m.size, m.internalDate, m.savedDate, m.flags, m.modSeq],
+        params: [m.mailboxId, m.uid, m.modSeq, m.messageId, m.threadId, m.blobId, m.size, m.internalDate, m.savedDate, m.flags, m.headerPrefix ?? types.unset, m.modSeq],
       })),
     );
     await Promise.all([
@@ -448,7 +454,7 @@ export class CassandraMailboxStore implements MailboxMapper {
       await this.batches(
         messages.map((m) => ({
           query: this.q.insertMessage,
-          params: [m.mailboxId, m.uid, m.modSeq, m.messageId, m.threadId, m.blobId, m.size, m.internalDate, m.savedDate, m.flags, m.modSeq],
+          params: [m.mailboxId, m.uid, m.modSeq, m.messageId, m.threadId, m.blobId, m.size, m.internalDate, m.savedDate, m.flags, m.headerPrefix ?? types.unset, m.modSeq],
         })),
       );
       await this.batches(messages.map((m) => ({ query: this.q.insertModSeq, params: [targetId, m.modSeq, m.uid] })));
@@ -691,6 +697,7 @@ function newMessage(mailboxId: string, uid: number, modSeq: number, messageId: s
     internalDate: input.internalDate,
     savedDate: input.savedDate,
     flags: input.flags,
+    ...(input.headerPrefix && input.headerPrefix.length > 0 ? { headerPrefix: input.headerPrefix } : {}),
   };
 }
 
@@ -703,6 +710,7 @@ function toMessage(row: types.Row): MessageRecord | null {
   if (blobId === null) return null;
   const messageId = String(row.get('message_id'));
   const threadId = row.get('thread_id');
+  const headerPrefix = row.get('header_prefix') as Buffer | null;
   return {
     mailboxId: String(row.get('mailbox_id')),
     uid: toNumber(row.get('uid')),
@@ -714,6 +722,7 @@ function toMessage(row: types.Row): MessageRecord | null {
     internalDate: row.get('internal_date') as Date,
     savedDate: (row.get('saved_date') as Date | null) ?? (row.get('internal_date') as Date),
     flags: (row.get('flags') as string[] | null) ?? [],
+    ...(headerPrefix && headerPrefix.length > 0 ? { headerPrefix } : {}),
   };
 }
 

@@ -51,6 +51,7 @@ interface MessageRow {
   flags: string;
   seen: number;
   deleted: number;
+  header_prefix: Buffer | null;
 }
 
 /** Appends committed in one transaction at most (bounds the time the database is held). */
@@ -71,7 +72,7 @@ interface PendingAppend {
   reject(error: unknown): void;
 }
 
-const MESSAGE_COLUMNS = 'mailbox_id, uid, modseq, message_id, thread_id, blob_id, size, internal_date, saved_date, flags, seen, deleted';
+const MESSAGE_COLUMNS = 'mailbox_id, uid, modseq, message_id, thread_id, blob_id, size, internal_date, saved_date, flags, seen, deleted, header_prefix';
 
 /**
  * The mailbox area on SQLite (embedded profile). Every change is one IMMEDIATE transaction:
@@ -102,7 +103,7 @@ export class SqliteMailboxStore implements MailboxMapper {
       renameMailbox: p('UPDATE OR IGNORE mailboxes SET name = ? WHERE id = ?'),
       messageByKey: p(`SELECT ${MESSAGE_COLUMNS} FROM messages WHERE mailbox_id = ? AND delivery_key = ?`),
       insertMessage: p(
-        `INSERT INTO messages (${MESSAGE_COLUMNS}, delivery_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        `INSERT INTO messages (${MESSAGE_COLUMNS}, delivery_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       ),
       insertContent: p('INSERT OR IGNORE INTO message_content (message_id, headers, summary, text, thread_owner, thread_ids) VALUES (?, ?, ?, ?, ?, ?)'),
       page: p(`SELECT ${MESSAGE_COLUMNS} FROM messages WHERE mailbox_id = ? AND uid >= ? AND uid <= ? ORDER BY uid LIMIT ?`),
@@ -246,6 +247,11 @@ export class SqliteMailboxStore implements MailboxMapper {
     });
   }
 
+  async findByDeliveryKey(mailboxId: string, deliveryKey: string): Promise<MessageRecord | null> {
+    const row = this.s.messageByKey.get(mailboxId, deliveryKey) as MessageRow | undefined;
+    return row ? toMessage(row) : null;
+  }
+
   private scheduleFlush(): void {
     if (this.lastGroupSize > 1) setTimeout(() => this.flushAppends(), GROUP_COMMIT_WINDOW_MS);
     else setImmediate(() => this.flushAppends());
@@ -298,6 +304,7 @@ export class SqliteMailboxStore implements MailboxMapper {
       savedDate: input.savedDate,
       flags: input.flags,
     };
+    if (input.headerPrefix && input.headerPrefix.length > 0) message.headerPrefix = input.headerPrefix;
     this.s.insertContent.run(
       message.messageId,
       input.content.headers,
@@ -349,6 +356,12 @@ export class SqliteMailboxStore implements MailboxMapper {
   }
 
   async *listMessages(mailboxId: string, range: UidRange): AsyncIterable<MessageRecord> {
+    // A range of at most PAGE_SIZE UIDs holds at most PAGE_SIZE rows: one query without LIMIT
+    // (measured about 3x cheaper than the paged one for the one-message FETCH of a client).
+    if (range.to - range.from < PAGE_SIZE) {
+      for (const row of this.s.range.all(mailboxId, range.from, range.to) as MessageRow[]) yield toMessage(row);
+      return;
+    }
     let from = range.from;
     for (;;) {
       const rows = this.s.page.all(mailboxId, from, range.to, PAGE_SIZE) as MessageRow[];
@@ -507,6 +520,7 @@ export class SqliteMailboxStore implements MailboxMapper {
       JSON.stringify(message.flags),
       hasFlag(message.flags, SEEN) ? 1 : 0,
       hasFlag(message.flags, DELETED) ? 1 : 0,
+      message.headerPrefix ?? null,
       deliveryKey,
     );
   }
@@ -528,7 +542,7 @@ function toMailbox(row: MailboxRow): MailboxInfo {
 }
 
 function toMessage(row: MessageRow): MessageRecord {
-  return {
+  const message: MessageRecord = {
     mailboxId: row.mailbox_id,
     uid: row.uid,
     modSeq: row.modseq,
@@ -540,4 +554,6 @@ function toMessage(row: MessageRow): MessageRecord {
     savedDate: new Date(row.saved_date),
     flags: JSON.parse(row.flags) as string[],
   };
+  if (row.header_prefix !== null && row.header_prefix.length > 0) message.headerPrefix = row.header_prefix;
+  return message;
 }

@@ -1,11 +1,17 @@
 import type Database from 'better-sqlite3';
+import { GroupCommit } from './group-commit';
 import type { QuotaLimits, QuotaResource, QuotaScope, QuotaStore, QuotaUsage } from '../../quota/api/quota';
 
-/** QuotaStore over SQLite: plain rows. */
+/**
+ * QuotaStore over SQLite: plain rows. Usage writes (one per mailbox event, from the usage
+ * listener) are group-committed: their cost was the commit's fsync, not the statement.
+ */
 export class SqliteQuotaStore implements QuotaStore {
   private readonly s;
+  private readonly commits: GroupCommit;
 
   constructor(db: Database.Database) {
+    this.commits = new GroupCommit(db);
     this.s = {
       limits: db.prepare('SELECT resource, value FROM quota_limits WHERE scope = ? AND key = ?'),
       setLimit: db.prepare('INSERT INTO quota_limits (scope, key, resource, value) VALUES (?, ?, ?, ?) ON CONFLICT (scope, key, resource) DO UPDATE SET value = excluded.value'),
@@ -32,6 +38,7 @@ export class SqliteQuotaStore implements QuotaStore {
   }
 
   async setUsage(user: string, usage: QuotaUsage): Promise<void> {
-    this.s.setUsage.run(user, usage.count, usage.size);
+    const statement = this.s.setUsage;
+    await this.commits.run(() => statement.run(user, usage.count, usage.size));
   }
 }

@@ -1,6 +1,7 @@
 import type Database from 'better-sqlite3';
 import { compareMappings, type Mapping, type MappingType } from '../../rrt/api/mapping';
 import type { RecipientRewriteTableStore } from '../../rrt/api/recipient-rewrite-table-store';
+import { StatementCache } from './statement-cache';
 
 interface MappingRow {
   source: string;
@@ -9,23 +10,27 @@ interface MappingRow {
 }
 
 export class SqliteRecipientRewriteTableStore implements RecipientRewriteTableStore {
-  constructor(private readonly db: Database.Database) {}
+  private readonly sql: StatementCache;
+
+  constructor(db: Database.Database) {
+    this.sql = new StatementCache(db);
+  }
 
   async addMapping(source: string, mapping: Mapping): Promise<void> {
-    this.db.prepare('INSERT OR IGNORE INTO rrt_mappings (source, type, value) VALUES (?, ?, ?)').run(source, mapping.type, mapping.value);
+    this.sql.get('INSERT OR IGNORE INTO rrt_mappings (source, type, value) VALUES (?, ?, ?)').run(source, mapping.type, mapping.value);
   }
 
   async removeMapping(source: string, mapping: Mapping): Promise<void> {
-    this.db.prepare('DELETE FROM rrt_mappings WHERE source = ? AND type = ? AND value = ?').run(source, mapping.type, mapping.value);
+    this.sql.get('DELETE FROM rrt_mappings WHERE source = ? AND type = ? AND value = ?').run(source, mapping.type, mapping.value);
   }
 
   async getMappings(source: string): Promise<Mapping[]> {
-    const rows = this.db.prepare('SELECT type, value FROM rrt_mappings WHERE source = ?').all(source) as MappingRow[];
+    const rows = this.sql.get('SELECT type, value FROM rrt_mappings WHERE source = ?').all(source) as MappingRow[];
     return rows.map(({ type, value }) => ({ type, value })).sort(compareMappings);
   }
 
   async listAll(): Promise<Array<{ source: string; mappings: Mapping[] }>> {
-    const rows = this.db.prepare('SELECT source, type, value FROM rrt_mappings ORDER BY source').all() as MappingRow[];
+    const rows = this.sql.get('SELECT source, type, value FROM rrt_mappings ORDER BY source').all() as MappingRow[];
     const bySource = new Map<string, Mapping[]>();
     for (const row of rows) {
       let list = bySource.get(row.source);
@@ -36,6 +41,6 @@ export class SqliteRecipientRewriteTableStore implements RecipientRewriteTableSt
   }
 
   async listSources(mapping: Mapping): Promise<string[]> {
-    return this.db.prepare('SELECT source FROM rrt_mappings WHERE type = ? AND value = ? ORDER BY source').pluck().all(mapping.type, mapping.value) as string[];
+    return this.sql.get('SELECT source FROM rrt_mappings WHERE type = ? AND value = ? ORDER BY source').pluck().all(mapping.type, mapping.value) as string[];
   }
 }

@@ -1,4 +1,5 @@
 import type Database from 'better-sqlite3';
+import { StatementCache } from './statement-cache';
 import type { Vacation, VacationStore } from '../../vacation/api/vacation-store';
 
 interface Row {
@@ -10,18 +11,23 @@ interface Row {
   html_body: string | null;
 }
 
+/** VacationStore over SQLite; statements compiled once (getVacation runs for every recipient of every mail). */
 export class SqliteVacationStore implements VacationStore {
-  constructor(private readonly db: Database.Database) {}
+  private readonly statements: StatementCache;
+
+  constructor(db: Database.Database) {
+    this.statements = new StatementCache(db);
+  }
 
   async getVacation(user: string): Promise<Vacation | null> {
-    const row = this.db.prepare('SELECT enabled, from_date, to_date, subject, text_body, html_body FROM vacations WHERE username = ?').get(user) as Row | undefined;
+    const row = this.statements.get('SELECT enabled, from_date, to_date, subject, text_body, html_body FROM vacations WHERE username = ?').get(user) as Row | undefined;
     if (!row) return null;
     return { enabled: row.enabled === 1, fromDate: row.from_date, toDate: row.to_date, subject: row.subject, textBody: row.text_body, htmlBody: row.html_body };
   }
 
   async setVacation(user: string, v: Vacation): Promise<void> {
-    this.db
-      .prepare(
+    this.statements
+      .get(
         `INSERT INTO vacations (username, enabled, from_date, to_date, subject, text_body, html_body) VALUES (?, ?, ?, ?, ?, ?, ?)
          ON CONFLICT (username) DO UPDATE SET enabled = excluded.enabled, from_date = excluded.from_date, to_date = excluded.to_date,
            subject = excluded.subject, text_body = excluded.text_body, html_body = excluded.html_body`,
@@ -30,17 +36,17 @@ export class SqliteVacationStore implements VacationStore {
   }
 
   async isNotified(user: string, sender: string, now: Date): Promise<boolean> {
-    const row = this.db.prepare('SELECT expires_at FROM vacation_notifications WHERE username = ? AND sender = ?').get(user, sender) as { expires_at: number | null } | undefined;
+    const row = this.statements.get('SELECT expires_at FROM vacation_notifications WHERE username = ? AND sender = ?').get(user, sender) as { expires_at: number | null } | undefined;
     return row !== undefined && (row.expires_at === null || row.expires_at > now.getTime());
   }
 
   async registerNotification(user: string, sender: string, expiresAt: Date | null): Promise<void> {
-    this.db
-      .prepare('INSERT INTO vacation_notifications (username, sender, expires_at) VALUES (?, ?, ?) ON CONFLICT (username, sender) DO UPDATE SET expires_at = excluded.expires_at')
+    this.statements
+      .get('INSERT INTO vacation_notifications (username, sender, expires_at) VALUES (?, ?, ?) ON CONFLICT (username, sender) DO UPDATE SET expires_at = excluded.expires_at')
       .run(user, sender, expiresAt ? expiresAt.getTime() : null);
   }
 
   async flushNotifications(user: string): Promise<void> {
-    this.db.prepare('DELETE FROM vacation_notifications WHERE username = ?').run(user);
+    this.statements.get('DELETE FROM vacation_notifications WHERE username = ?').run(user);
   }
 }

@@ -9,6 +9,7 @@ import { ok } from '../response';
 import type { ImapCommand } from '../types';
 import { mailboxRefArg } from './args';
 import { flagListArg } from './mailbox-args';
+import { announceOldName } from './oldname';
 
 const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
 const DATE_TIME = /^([ \d]\d)-([A-Za-z]{3})-(\d{4}) (\d{2}):(\d{2}):(\d{2}) ([+-])(\d{2})(\d{2})$/;
@@ -91,6 +92,7 @@ export const append: ImapCommand = {
       }
       throw err;
     }
+    await announceOldName(session, args[0], name, true);
     if (session.selected?.mailbox.id === mailbox.id) await session.reportChanges();
     return ok('APPEND completed', `APPENDUID ${mailbox.uidValidity} ${formatNumberSet(appended.map((m) => m.uid))}`);
   },

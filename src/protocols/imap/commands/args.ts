@@ -39,9 +39,21 @@ export function listMailboxArg(value: ImapValue, what: string): string {
 /** `utf8`: the session enabled IMAP4rev2 / UTF8=ACCEPT, names are UTF-8 as sent (RFC 9051 §5.1), `&` included. */
 export function mailboxNameArg(value: ImapValue, utf8 = false): string {
   const raw = astringArg(value, 'mailbox name');
-  const name = utf8 ? raw : decodeMailboxName(raw);
+  // RFC 9051 §5.1: UTF-8 names are held in Unicode normalization form C; see `denormalizedNameArg`.
+  const name = utf8 ? raw.normalize('NFC') : decodeMailboxName(raw);
   if (name === null) throw new ImapBadError('Invalid mailbox name encoding');
   return normalizeMailboxName(name, MAILBOX_DELIMITER);
+}
+
+/**
+ * The mailbox name exactly as the client sent it when it is UTF-8 (IMAP4rev2) not in NFC, so the
+ * server used another (normalized) name: the command answers with a LIST response carrying it as
+ * OLDNAME (see `announceOldName`). Null otherwise, and always for modified UTF-7 names.
+ */
+export function denormalizedNameArg(value: ImapValue, utf8: boolean): string | null {
+  if (!utf8) return null;
+  const raw = astringArg(value, 'mailbox name');
+  return raw.normalize('NFC') === raw ? null : raw;
 }
 
 /**

@@ -1,14 +1,15 @@
-import type { Readable } from 'node:stream';
+import { pipeline, Readable } from 'node:stream';
 import type { FetchedMessage, FetchGroup } from '../../../mailbox/api/mailbox-manager';
 import type { MessageMetadata } from '../../../mailbox/api/mailbox-store';
 import type { MessageSummary, MimePart } from '../../../mime/parsed-message';
 import { findPart, formatBodyStructure, formatEnvelope } from '../body-structure';
 import { formatNumberSet } from '../search/query';
 import { filterHeaderFields, headerEnd, readHeaderBlock } from '../message-sections';
-import { MAIL_BUCKET } from '../../../blob/api/blob-store';
+import { openMessageContent, readMessageBytes } from '../../../mailbox/message-content';
 import { NotFoundError } from '../../../core/errors';
 import { ImapBadError, ImapNoError } from '../errors';
 import { decodeTransferEncoding, isKnownTransferEncoding } from '../binary';
+import { createTransferDecoderStream } from '../../../mime/transfer-decoder-stream';
 import type { ImapValue, Partial as ImapPartial } from '../parser';
 import { formatFlags, formatInternalDate, ok, type TaggedResult } from '../response';
 import type { SelectedMailbox } from '../selected-mailbox';
@@ -46,10 +47,11 @@ const MAX_UIDS_IN_REPLY = 10;
  */
 export const INLINE_CONTENT_MAX = 256 * 1024;
 /**
- * BINARY decodes a part in memory: parts larger than this (encoded) are refused with
- * `NO [LIMIT]` rather than holding more than one message's worth of memory per session.
+ * BINARY decodes parts up to this size (encoded) in memory; larger ones are decoded as they
+ * stream (once to learn the decoded size the literal announces, once to send it), so memory per
+ * session stays bounded whatever the size of the part.
  */
-export const MAX_BINARY_PART = 50 * 1024 * 1024;
+export const INLINE_BINARY_MAX = 256 * 1024;
 
 function unsupported(name: string): ImapBadError {
   return new ImapBadError(`FETCH item ${name} is not supported by this server yet`);
@@ -162,8 +164,6 @@ interface BodyPart {
   stream?: { source: Readable; start: number; exact: boolean };
 }
 
-const EMPTY = Buffer.alloc(0);
-
 function window(bytes: Buffer, partial: { start: number; length: number } | undefined): Buffer {
   return partial ? bytes.subarray(partial.start, partial.start + partial.length) : bytes;
 }
@@ -190,11 +190,11 @@ class MessageContent {
   }
 
   open(): Promise<Readable> {
-    return this.session.deps.blobs.read(MAIL_BUCKET, this.message.blobId);
+    return openMessageContent(this.session.deps.blobs, this.message);
   }
 
   async bytes(): Promise<Buffer> {
-    this.whole ??= await this.session.deps.blobs.readBytes(MAIL_BUCKET, this.message.blobId);
+    this.whole ??= await readMessageBytes(this.session.deps.blobs, this.message);
     return this.whole;
   }
 
@@ -271,7 +271,10 @@ export async function runFetch({ args, session }: CommandContext, byUid: boolean
   const view = session.selected as SelectedMailbox;
   const ranges = view.uidRangesFor(set, byUid);
   if (byUid && !items.some((item) => item.kind === 'UID')) items.unshift({ kind: 'UID' });
-  const markSeen = !view.readOnly && items.some((item) => (item.kind === 'body' || item.kind === 'binary') && !item.peek);
+  let markSeen = !view.readOnly && items.some((item) => (item.kind === 'body' || item.kind === 'binary') && !item.peek);
+  // RFC 4314 §4: FETCH sets \Seen only with the `s` right (checked now: a SETACL may have come since
+  // SELECT); without it the fetch still answers, the flag unchanged.
+  if (markSeen) markSeen = await maySetSeen(session, view);
 
   // ENVELOPE, BODYSTRUCTURE, part sections and BINARY use the parsed message stored by the manager;
   // header sections its stored header block when there is one (else the blob).
@@ -282,13 +285,8 @@ export async function runFetch({ args, session }: CommandContext, byUid: boolean
   const manager = session.manager;
   if ((needsSummary || items.some((item) => item.kind === 'THREADID')) && !manager) throw unsupported('ENVELOPE, BODYSTRUCTURE and part sections');
   const group: FetchGroup = needsSummary || wantsHeaders ? 'headers' : 'metadata';
-  const source = async function* (): AsyncIterable<FetchTarget> {
-    if (manager) {
-      yield* manager.getMessages(session.user as string, view.mailbox.id, ranges, group);
-      return;
-    }
-    for (const range of ranges) yield* session.deps.mailboxes.listMessages(view.mailbox.id, range);
-  };
+  // The manager's iterable as it is (one async generator less per message than wrapping it).
+  const source = (): AsyncIterable<FetchTarget> => (manager ? manager.getMessages(session.user as string, view.mailbox.id, ranges, group) : storeMessages(session, view.mailbox.id, ranges));
 
   if (vanished && manager && changedSince !== null) {
     // The set as the client sent it (not clamped to the UIDs still present).
@@ -312,6 +310,24 @@ export async function runFetch({ args, session }: CommandContext, byUid: boolean
     throw new ImapNoError(`Content of ${unavailable.length} message(s) is unavailable (UID ${named})`, 'SERVERBUG');
   }
   return ok(`${command} completed`);
+}
+
+async function* storeMessages(session: ImapSession, mailboxId: string, ranges: readonly { from: number; to: number }[]): AsyncIterable<FetchTarget> {
+  for (const range of ranges) yield* session.deps.mailboxes.listMessages(mailboxId, range);
+}
+
+/** Whether this user may set \Seen in the selected mailbox: the owner always, others with the `s` right. */
+async function maySetSeen(session: ImapSession, view: SelectedMailbox): Promise<boolean> {
+  const manager = session.manager;
+  const user = session.user as string;
+  if (!manager || view.mailbox.owner === user) return true;
+  try {
+    return (await manager.myRights(user, { owner: view.mailbox.owner, name: view.mailbox.name })).includes('s');
+  } catch (err) {
+    // Renamed or deleted meanwhile, or no longer visible: no right to change it.
+    session.log.debug({ err, mailboxId: view.mailbox.id }, 'FETCH: rights of the selected mailbox unavailable, \\Seen not set');
+    return false;
+  }
 }
 
 /**
@@ -362,14 +378,70 @@ async function binarySection(item: Extract<FetchItem, { kind: 'binary' }>, conte
     return item.sizeOnly ? { label: item.label, length: 0, bytes: Buffer.from('0') } : { label: item.label, length: 0, literal8: true };
   }
   if (!isKnownTransferEncoding(found.encoding)) throw new ImapNoError(`Unknown Content-Transfer-Encoding ${found.encoding.slice(0, 40)}`, 'UNKNOWN-CTE');
-  if (found.bodyEnd - found.bodyStart > MAX_BINARY_PART) throw new ImapNoError('Part too large to decode', 'LIMIT');
-  const encoded = await content.slice(found.bodyStart, found.bodyEnd);
-  const decoded = decodeTransferEncoding(encoded, found.encoding);
-  const prefix = item.part === '' ? await content.slice(0, found.bodyStart) : EMPTY;
-  const bytes = prefix.length > 0 ? Buffer.concat([prefix, decoded]) : decoded;
-  if (item.sizeOnly) return { label: item.label, length: 0, bytes: Buffer.from(String(bytes.length)) };
-  const out = window(bytes, item.partial);
-  return { label: item.label, length: out.length, bytes: out, literal8: true };
+  // BINARY[] of a single-part message: its header as it is, then the decoded body.
+  const headerLength = item.part === '' ? found.bodyStart : 0;
+  if (found.bodyEnd - found.bodyStart <= INLINE_BINARY_MAX) {
+    const decoded = decodeTransferEncoding(await content.slice(found.bodyStart, found.bodyEnd), found.encoding);
+    const bytes = headerLength > 0 ? Buffer.concat([await content.slice(0, headerLength), decoded]) : decoded;
+    if (item.sizeOnly) return { label: item.label, length: 0, bytes: Buffer.from(String(bytes.length)) };
+    const out = window(bytes, item.partial);
+    return { label: item.label, length: out.length, bytes: out, literal8: true };
+  }
+  // Large part: the decoded size is counted on a first decoding pass (nothing kept), the literal
+  // is then streamed from a second one.
+  const decodedStream = (): Promise<Readable> => decodedPart(content, found.bodyStart, found.bodyEnd, found.encoding);
+  let total = headerLength;
+  const counting = await decodedStream();
+  try {
+    for await (const chunk of counting as AsyncIterable<Buffer>) total += chunk.length;
+  } finally {
+    counting.destroy();
+  }
+  if (item.sizeOnly) return { label: item.label, length: 0, bytes: Buffer.from(String(total)) };
+  const from = item.partial?.start ?? 0;
+  const length = item.partial ? Math.max(0, Math.min(item.partial.length, total - from)) : total;
+  if (length === 0) return { label: item.label, length: 0, literal8: true };
+  const body = await decodedStream();
+  const source = headerLength > 0 ? withHead(await content.open(), headerLength, body) : body;
+  return { label: item.label, length, literal8: true, stream: { source, start: from, exact: !item.partial } };
+}
+
+/** Bytes `start .. end` of a stream, as they come (the stream is destroyed once they are read). */
+async function* byteWindow(stream: Readable, start: number, end: number): AsyncIterable<Buffer> {
+  let offset = 0;
+  try {
+    for await (const chunk of stream as AsyncIterable<Buffer>) {
+      const chunkStart = offset;
+      offset += chunk.length;
+      if (offset <= start) continue;
+      yield chunk.subarray(Math.max(0, start - chunkStart), Math.min(chunk.length, end - chunkStart));
+      if (offset >= end) return;
+    }
+    if (offset < end) throw new NotFoundError(`message content ended after ${offset} of ${end} bytes`);
+  } finally {
+    stream.destroy();
+  }
+}
+
+/** A part's body with its transfer encoding removed, decoded as it is read (bounded memory). */
+async function decodedPart(content: MessageContent, start: number, end: number, encoding: string): Promise<Readable> {
+  const decoder = createTransferDecoderStream(encoding);
+  // Errors (a blob read failing) reach whoever reads the decoder: pipeline destroys it with them.
+  return pipeline(byteWindow(await content.open(), start, end), decoder, () => undefined);
+}
+
+/** The first `headerLength` bytes of `whole`, then `body`: BINARY[] of a single-part message. */
+function withHead(whole: Readable, headerLength: number, body: Readable): Readable {
+  return Readable.from(
+    (async function* (): AsyncIterable<Buffer> {
+      try {
+        yield* byteWindow(whole, 0, headerLength);
+        yield* body as AsyncIterable<Buffer>;
+      } finally {
+        body.destroy();
+      }
+    })(),
+  );
 }
 
 async function readRange(stream: Readable, start: number, length: number): Promise<Buffer> {

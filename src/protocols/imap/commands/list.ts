@@ -104,7 +104,7 @@ export async function runList({ args, session }: CommandContext, lsub: boolean):
     return ok(`${command} completed`);
   }
   const matchers = patterns.map((pattern) => {
-    const decoded = session.utf8Names() ? reference + pattern : decodeMailboxName(reference + pattern);
+    const decoded = session.utf8Names() ? (reference + pattern).normalize('NFC') : decodeMailboxName(reference + pattern);
     if (decoded === null) throw new ImapBadError('Invalid mailbox name encoding');
     return compileListPattern(decoded, MAILBOX_DELIMITER);
   });
@@ -137,19 +137,28 @@ export async function runList({ args, session }: CommandContext, lsub: boolean):
     if (last > 0) parents.add(name.slice(0, last));
   }
   const sorted = [...entries.keys()].sort((a, b) => (a === INBOX ? -1 : b === INBOX ? 1 : a < b ? -1 : a > b ? 1 : 0));
+  const matches = (name: string): boolean => matchers.some((matcher) => matcher.test(name));
+  const selects = (name: string): boolean =>
+    (!opts.subscribed || subscriptions.has(name)) && (!opts.specialUseOnly || specialUseAttribute((entries.get(name) as Entry).role) !== null);
+  // RFC 5258 §3 RECURSIVEMATCH: a name matching the pattern is also listed, with CHILDINFO, when a
+  // descendant meets the selection criteria but is not listed because it does not match the pattern.
+  const childInfoCriteria = [...(opts.subscribed ? ['"SUBSCRIBED"'] : []), ...(opts.specialUseOnly ? ['"SPECIAL-USE"'] : [])];
+  const hasHiddenSelectedDescendant = (name: string): boolean =>
+    sorted.some((other) => other.startsWith(name + MAILBOX_DELIMITER) && selects(other) && !matches(other));
   for (const name of sorted) {
-    if (!matchers.some((matcher) => matcher.test(name))) continue;
+    if (!matches(name)) continue;
     const entry = entries.get(name) as Entry;
     const isSubscribed = subscriptions.has(name);
-    if (opts.subscribed && !isSubscribed) continue;
+    const childInfo = opts.recursiveMatch && hasHiddenSelectedDescendant(name);
+    if (!selects(name) && !childInfo) continue;
     const specialUse = specialUseAttribute(entry.role);
-    if (opts.specialUseOnly && specialUse === null) continue;
     const attributes: string[] = [];
     if (!entry.mailbox) attributes.push(opts.extended && !parents.has(name) ? '\\NonExistent' : '\\Noselect');
     if (!lsub) attributes.push(parents.has(name) ? '\\HasChildren' : '\\HasNoChildren');
     if (!lsub && isSubscribed && (opts.subscribed || opts.returnSubscribed)) attributes.push('\\Subscribed');
     if (specialUse && !lsub && (!opts.extended || opts.returnSpecialUse || opts.specialUseOnly)) attributes.push(specialUse);
-    await session.untagged(`${command} (${attributes.join(' ')}) ${delimiter} ${formatMailboxName(name, session.utf8Names())}`);
+    const extendedData = childInfo ? ` ("CHILDINFO" (${childInfoCriteria.join(' ')}))` : '';
+    await session.untagged(`${command} (${attributes.join(' ')}) ${delimiter} ${formatMailboxName(name, session.utf8Names())}${extendedData}`);
     if (opts.status && entry.mailbox) await session.untagged(await statusLine(session, entry.mailbox, opts.status));
   }
   return ok(`${command} completed`);

@@ -1,4 +1,4 @@
-import { MAIL_BUCKET } from '../../../blob/api/blob-store';
+import { openMessageContent, type ContentRef } from '../../../mailbox/message-content';
 import { NotFoundError } from '../../../core/errors';
 import { MAX_SEARCH_CONTENT } from '../limits';
 import { formatString, ok, type TaggedResult } from '../response';
@@ -14,8 +14,8 @@ import type { SelectedMailbox } from '../selected-mailbox';
 import type { ImapSession } from '../session';
 import type { CommandContext, ImapCommand } from '../types';
 
-async function readContent(session: ImapSession, blobId: string): Promise<Buffer> {
-  const stream = await session.deps.blobs.read(MAIL_BUCKET, blobId);
+async function readContent(session: ImapSession, message: ContentRef): Promise<Buffer> {
+  const stream = await openMessageContent(session.deps.blobs, message);
   const chunks: Buffer[] = [];
   let length = 0;
   try {
@@ -63,7 +63,7 @@ export async function forEachMatch(
     // Messages the index does not know yet (indexing is asynchronous) are read and evaluated here.
     if (withContent && !target.indexed) {
       try {
-        target.content = parseContent(await readContent(session, message.blobId));
+        target.content = parseContent(await readContent(session, message));
       } catch (err) {
         if (!(err instanceof NotFoundError)) throw err;
         session.log.error({ err, uid: message.uid }, 'message content missing from the blob store during SEARCH');

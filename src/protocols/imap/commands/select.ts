@@ -9,6 +9,7 @@ import type { CommandContext, ImapCommand } from '../types';
 import { objectId } from '../object-id';
 import { lookupMailbox } from './lookup';
 import { mailboxRefArg } from './args';
+import { announceOldName } from './oldname';
 import { sequenceSetArg } from './mailbox-args';
 
 const SYSTEM_FLAGS = '\\Answered \\Flagged \\Deleted \\Seen \\Draft';
@@ -92,6 +93,7 @@ export async function openMailbox({ name: command, args, session }: CommandConte
   const view = new SelectedMailbox(mailbox, readOnly, uids);
   // A message appended between getMailbox and listUids must stay below UIDNEXT.
   const uidNext = Math.max(mailbox.uidNext, view.highestUid + 1);
+  await announceOldName(session, args[0], ref, true);
   await session.untagged(`FLAGS (${SYSTEM_FLAGS})`);
   await session.untagged(`${view.exists} EXISTS`);
   // RFC 9051 removed \Recent and the RECENT response.

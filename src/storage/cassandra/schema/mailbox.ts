@@ -128,5 +128,7 @@ export const MAILBOX_SCHEMA: CassandraSchemaArea = {
       `ALTER TABLE ${keyspace}.message_content ADD IF NOT EXISTS thread_owner text`,
       `ALTER TABLE ${keyspace}.message_content ADD IF NOT EXISTS thread_ids list<text>`,
     ],
+    // 3: per-copy header prefix (LocalDelivery's Delivered-To) before the shared blob; existing rows have none.
+    [`ALTER TABLE ${keyspace}.message ADD IF NOT EXISTS header_prefix blob`],
   ],
 };

@@ -97,5 +97,10 @@ export const MAILBOX_SCHEMA: SqliteSchemaArea = {
   ALTER TABLE message_content ADD COLUMN thread_owner TEXT;
   ALTER TABLE message_content ADD COLUMN thread_ids TEXT;
     `,
+    // 3: per-copy header prefix (LocalDelivery's Delivered-To): the content of a message is the
+    // prefix then its blob, so the recipients of one mail share the blob. Existing rows: none.
+    `
+  ALTER TABLE messages ADD COLUMN header_prefix BLOB;
+    `,
   ],
 };

@@ -1,7 +1,8 @@
 import type { SqliteSchemaArea } from '../schema';
 
 /**
- * Embedded search index: one row per (mailbox, uid) and an FTS5 table sharing its rowid. The
+ * Embedded search index: one row per (mailbox, uid) pointing to one FTS5 document per content
+ * (migration 2; before it, the FTS5 table shared the row's rowid). The
  * trigram tokenizer answers substring queries (IMAP SEARCH semantics) from the index for strings
  * of 3 characters or more; text is stored lower-cased so LIKE is case-insensitive beyond ASCII.
  */
@@ -33,6 +34,24 @@ export const SEARCH_SCHEMA: SqliteSchemaArea = {
   CREATE INDEX search_messages_owner ON search_messages (owner);
   CREATE INDEX search_messages_message ON search_messages (message_id);
   CREATE VIRTUAL TABLE search_fts USING fts5(subject, addr_from, addr_to, addr_cc, addr_bcc, headers, body, attachment_names, attachment_text, tokenize = 'trigram');
+    `,
+    // One FTS5 document per content (the message's blob id) instead of per (mailbox, uid): the
+    // copies of one mail share it, reference-counted. Existing documents become contents of their
+    // own (no key, one reference), so nothing needs reindexing; a reindex replaces them by keyed
+    // contents. Per-copy header lines (Delivered-To…) stay with the copy: its row and
+    // `search_copy_fts` (rowid = doc_id).
+    `
+  CREATE TABLE search_contents (
+    content_id INTEGER PRIMARY KEY,
+    content_key TEXT UNIQUE,
+    refs INTEGER NOT NULL
+  );
+  INSERT INTO search_contents (content_id, content_key, refs) SELECT doc_id, NULL, 1 FROM search_messages;
+  ALTER TABLE search_messages ADD COLUMN content_id INTEGER;
+  UPDATE search_messages SET content_id = doc_id;
+  ALTER TABLE search_messages ADD COLUMN copy_headers TEXT NOT NULL DEFAULT '';
+  CREATE INDEX search_messages_content ON search_messages (content_id);
+  CREATE VIRTUAL TABLE search_copy_fts USING fts5(headers, tokenize = 'trigram');
     `,
   ],
 };
