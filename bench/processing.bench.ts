@@ -11,10 +11,13 @@
  * being its last step; Postfix: the `delay=` of the LMTP delivery in its log, queue file creation →
  * Dovecot's 250), Temporal history events per mail, and CPU seconds of each process group.
  * Usage: npm run bench:processing [-- --mails 1000 --variants default,no-eager --peer yes]
+ * Set PROCESSING_BENCH_PROF=dir to write a CPU profile of Postflow's main JS thread over each
+ * variant's measured window (`<dir>/postflow-<variant>.cpuprofile`, open it in Chrome DevTools).
  * Figures depend on machine load: compare rows of one run only (docs/performance.md).
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import pino from 'pino';
@@ -68,12 +71,37 @@ const VARIANT_SETTINGS: Record<string, { eagerStart: boolean; localDeliveryExecu
 
 const threadBreakdown: string[] = [];
 
+/** Where to write CPU profiles of the measured windows (env PROCESSING_BENCH_PROF), if anywhere. */
+const PROFILE_DIR = process.env.PROCESSING_BENCH_PROF;
+
+function post<T>(session: Session, method: string, params?: object): Promise<T> {
+  return new Promise((resolve, reject) => session.post(method, params ?? {}, (err, result) => (err ? reject(err) : resolve(result as T))));
+}
+
+/** Starts the V8 sampling profiler on this (the main) thread; the returned function writes the profile. */
+async function startProfile(name: string): Promise<() => Promise<void>> {
+  if (!PROFILE_DIR) return async () => undefined;
+  const session = new Session();
+  session.connect();
+  await post(session, 'Profiler.enable');
+  await post(session, 'Profiler.setSamplingInterval', { interval: 500 });
+  await post(session, 'Profiler.start');
+  return async () => {
+    const { profile } = await post<{ profile: unknown }>(session, 'Profiler.stop');
+    session.disconnect();
+    mkdirSync(PROFILE_DIR, { recursive: true });
+    writeFileSync(path.join(PROFILE_DIR, `${name}.cpuprofile`), JSON.stringify(profile));
+  };
+}
+
 interface Row {
   name: string;
   mailsPerSecond: number;
   p50: number;
   p99: number;
   eventsPerMail: number | null;
+  /** Temporal history bytes per mail (payloads: input, local activity markers, result). */
+  historyBytesPerMail: number | null;
   cpu: Array<[string, number]>;
   smtpSeconds: number;
   seconds: number;
@@ -108,15 +136,15 @@ function treeCpuSeconds(root: number): number {
   return ticks / CLOCK_TICKS;
 }
 
-/** CPU seconds of this process's threads, by thread name (main JS thread, workflow thread, libuv pool, Rust core, GC). */
-function threadCpuSeconds(): Map<string, number> {
+/** CPU seconds of this process's threads, by thread name (main JS thread, workflow thread, libuv pool, Rust core, GC), or by thread. */
+function threadCpuSeconds(perThread = false): Map<string, number> {
   const byName = new Map<string, number>();
   for (const tid of readdirSync('/proc/self/task')) {
     try {
       const raw = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
       const name = raw.slice(raw.indexOf('(') + 1, raw.lastIndexOf(')')).replace(/[\d-]+$/, '').trim() || 'unnamed';
       const fields = raw.slice(raw.lastIndexOf(')') + 2).split(' ');
-      const key = Number(tid) === process.pid ? 'main' : name;
+      const key = Number(tid) === process.pid ? 'main' : perThread ? `${name}#${tid}` : name;
       byName.set(key, (byName.get(key) ?? 0) + (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS);
     } catch {
       // the thread ended between the listing and the read
@@ -197,8 +225,10 @@ async function runPostflow(variant: string, server: TemporalDevServer, temporalP
       return `${u}@${DOMAIN}`;
     }));
 
+    const stopProfile = await startProfile(`postflow-${variant}`);
     const cpu0 = process.cpuUsage();
     const threads0 = threadCpuSeconds();
+    const threads1 = threadCpuSeconds(true);
     const temporalCpu0 = treeCpuSeconds(temporalPid);
     const t0 = Date.now();
     const smtpSeconds = await smtpSource(app.ports.smtp!);
@@ -210,15 +240,20 @@ async function runPostflow(variant: string, server: TemporalDevServer, temporalP
     const cpu = process.cpuUsage(cpu0);
     const temporalCpu = treeCpuSeconds(temporalPid) - temporalCpu0;
     const threads = [...threadCpuSeconds()].map(([k, v]) => [k, v - (threads0.get(k) ?? 0)] as [string, number]).filter(([, v]) => v >= 0.1);
+    await stopProfile();
     threadBreakdown.push(`postflow ${variant}: ${threads.sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k} ${v.toFixed(1)}`).join(', ')}`);
+    const single = [...threadCpuSeconds(true)].map(([k, v]) => [k, v - (threads1.get(k) ?? 0)] as [string, number]).sort((a, b) => b[1] - a[1]).slice(0, 8);
+    threadBreakdown.push(`  busiest threads: ${single.map(([k, v]) => `${k} ${v.toFixed(1)}`).join(', ')}`);
 
     const query = `TaskQueue = "${taskQueue}" AND WorkflowType = "processMail"`;
     while ((await app.client.workflow.count(`${query} AND ExecutionStatus = "Running"`)).count > 0) await new Promise((r) => setTimeout(r, POLL_MS));
     const latencies: number[] = [];
     let events = 0;
+    let historyBytes = 0;
     for await (const info of app.client.workflow.list({ query })) {
       latencies.push((info.closeTime?.getTime() ?? Number.NaN) - info.startTime.getTime());
       events += info.historyLength;
+      historyBytes += info.historySize ?? Number.NaN;
     }
     if (latencies.length !== MAILS) throw new Error(`postflow ${variant}: ${latencies.length} processMail workflows for ${MAILS} mails`);
     latencies.sort((a, b) => a - b);
@@ -228,6 +263,7 @@ async function runPostflow(variant: string, server: TemporalDevServer, temporalP
       p50: percentile(latencies, 50),
       p99: percentile(latencies, 99),
       eventsPerMail: events / latencies.length,
+      historyBytesPerMail: historyBytes / latencies.length,
       cpu: [
         ['postflow', (cpu.user + cpu.system) / 1e6],
         ['temporal', temporalCpu],
@@ -276,6 +312,7 @@ async function runPostfixDovecot(): Promise<Row> {
       p50: percentile(latencies, 50),
       p99: percentile(latencies, 99),
       eventsPerMail: null,
+      historyBytesPerMail: null,
       cpu: [
         ['postfix', postfixCpu],
         ['dovecot', dovecotCpu],
@@ -310,10 +347,10 @@ async function main(): Promise<void> {
   console.log(`\nEnd-to-end: ${MAILS} mails × ${RECIPIENTS} recipients, ${MESSAGE_BYTES} B, ${SESSIONS} SMTP sessions (smtp-source), load average before: ${load}`);
   console.log(`Temporal dev server: ${server.describeSettings()}`);
   console.log('variants: default = eager workflow start + LocalDelivery in the local batch; no-eager; ld-activity = LocalDelivery its own activity\n');
-  console.log('system                  mails/s  p50 ms  p99 ms  events/mail  SMTP s  total s  CPU s');
+  console.log('system                  mails/s  p50 ms  p99 ms  events/mail  history B/mail  SMTP s  total s  CPU s');
   for (const r of rows) {
     console.log(
-      `${r.name.padEnd(22)} ${r.mailsPerSecond.toFixed(1).padStart(8)} ${r.p50.toFixed(0).padStart(7)} ${r.p99.toFixed(0).padStart(7)} ${(r.eventsPerMail?.toFixed(1) ?? '-').padStart(12)} ${r.smtpSeconds.toFixed(1).padStart(7)} ${r.seconds.toFixed(1).padStart(8)}  ${r.cpu.map(([k, v]) => `${k} ${v.toFixed(1)}`).join(', ')}`,
+      `${r.name.padEnd(22)} ${r.mailsPerSecond.toFixed(1).padStart(8)} ${r.p50.toFixed(0).padStart(7)} ${r.p99.toFixed(0).padStart(7)} ${(r.eventsPerMail?.toFixed(1) ?? '-').padStart(12)} ${(r.historyBytesPerMail?.toFixed(0) ?? '-').padStart(15)} ${r.smtpSeconds.toFixed(1).padStart(7)} ${r.seconds.toFixed(1).padStart(8)}  ${r.cpu.map(([k, v]) => `${k} ${v.toFixed(1)}`).join(', ')}`,
     );
   }
   console.log(`\nPostflow CPU s by thread:\n  ${threadBreakdown.join('\n  ')}`);

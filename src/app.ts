@@ -92,6 +92,7 @@ export async function startPostflow(options: StartOptions): Promise<RunningPostf
         dataDir: config.dataDir,
         port: config.temporal.devServerPort,
         uiPort: config.temporal.uiPort,
+        visibilityIndexes: config.temporal.visibilityIndexes,
         logger: logger.child({ component: 'temporal-dev-server' }),
       });
       await devServer.start();

@@ -1,10 +1,12 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { accessSync, constants, createWriteStream, mkdirSync } from 'node:fs';
+import { accessSync, constants, createWriteStream, existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { Connection } from '@temporalio/client';
 import type { Logger } from 'pino';
 import { projectRoot } from '../src/config/project-root';
+import { POSTFLOW_SEARCH_ATTRIBUTES } from '../workflows/lib/search-attributes';
 import { devServerSearchAttributeArgs } from './search-attributes';
+import { tuneVisibilityIndexes } from './visibility-indexes';
 
 /** Dynamic config key the CLI sets to `true` unless given (search attribute cache disabled). */
 export const SEARCH_ATTRIBUTE_CACHE_KEY = 'system.forceSearchAttributesCacheRefreshOnRead';
@@ -43,6 +45,18 @@ export interface DevServerOptions {
   logger: Logger;
   /** More `temporal server start-dev` arguments (benchmarks: dynamic config values, pragmas). */
   extraArgs?: string[];
+  /**
+   * `lean` (default): drop the visibility indexes no query needs before the server runs (fewer
+   * B-tree updates per mail; temporal/visibility-indexes.ts). `all`: keep the server's schema as
+   * created. Unset: env POSTFLOW_TEMPORAL_VISIBILITY_INDEXES, else `lean`.
+   */
+  visibilityIndexes?: VisibilityIndexMode;
+}
+
+export type VisibilityIndexMode = 'lean' | 'all';
+
+function defaultVisibilityIndexes(env: NodeJS.ProcessEnv): VisibilityIndexMode {
+  return env.POSTFLOW_TEMPORAL_VISIBILITY_INDEXES === 'all' ? 'all' : 'lean';
 }
 
 /** A Temporal dev server child process with a persistent SQLite database in the data folder. */
@@ -62,6 +76,43 @@ export class TemporalDevServer {
     }
     const dir = path.join(this.options.dataDir, 'temporal');
     mkdirSync(dir, { recursive: true });
+    const lean = this.visibilityIndexMode === 'lean';
+    const dbFile = this.databaseFile;
+    const fresh = !existsSync(dbFile);
+    if (lean && !fresh) this.tuneIndexes();
+    await this.spawnAndWait(dir);
+    if (lean && fresh) {
+      // The server creates its schema (and registers the search attributes) at its first start:
+      // tune that schema with the server stopped, then start it again (≈2 s, first start only).
+      await this.stop();
+      this.tuneIndexes();
+      await this.spawnAndWait(dir);
+    }
+    this.options.logger.info({ address: this.address, ui: `http://127.0.0.1:${this.options.uiPort}` }, 'Temporal dev server started');
+  }
+
+  get visibilityIndexMode(): VisibilityIndexMode {
+    return this.options.visibilityIndexes ?? defaultVisibilityIndexes(process.env);
+  }
+
+  get databaseFile(): string {
+    return path.join(this.options.dataDir, 'temporal', 'temporal.db');
+  }
+
+  private tuneIndexes(): void {
+    let report;
+    try {
+      report = tuneVisibilityIndexes(this.databaseFile, POSTFLOW_SEARCH_ATTRIBUTES.map((key) => key.name));
+    } catch (err) {
+      // An optimisation only: the server runs (and answers the same queries) with its own schema.
+      this.options.logger.warn({ err }, 'Temporal visibility indexes not tuned');
+      return;
+    }
+    if (report.skipped) this.options.logger.warn({ reason: report.skipped }, 'Temporal visibility indexes left as created');
+    else if (report.dropped.length + report.created.length > 0) this.options.logger.info(report, 'Temporal visibility indexes tuned');
+  }
+
+  private async spawnAndWait(dir: string): Promise<void> {
     const log = createWriteStream(path.join(dir, 'temporal.log'), { flags: 'a' });
     const args = this.arguments();
     // Own process group: a terminal's Ctrl-C reaches Postflow only, which stops its worker
@@ -73,15 +124,12 @@ export class TemporalDevServer {
     let exited: string | null = null;
     child.once('exit', (code, signal) => {
       exited = `exited with ${signal ?? code}`;
-      this.child = null;
+      if (this.child === child) this.child = null;
     });
     const deadline = Date.now() + DEV_SERVER_START_TIMEOUT_MS;
     while (Date.now() < deadline) {
       if (exited) throw new Error(`The Temporal dev server ${exited}; see ${path.join(dir, 'temporal.log')}`);
-      if (await answers(this.address, 2_000)) {
-        this.options.logger.info({ address: this.address, ui: `http://127.0.0.1:${this.options.uiPort}` }, 'Temporal dev server started');
-        return;
-      }
+      if (await answers(this.address, 2_000)) return;
       await new Promise((r) => setTimeout(r, 250));
     }
     await this.stop();
@@ -92,7 +140,7 @@ export class TemporalDevServer {
   arguments(): string[] {
     return [
       'server', 'start-dev',
-      '--db-filename', path.join(this.options.dataDir, 'temporal', 'temporal.db'),
+      '--db-filename', this.databaseFile,
       '--ip', '127.0.0.1',
       '--port', String(this.options.port),
       '--ui-port', String(this.options.uiPort),
@@ -119,7 +167,7 @@ export class TemporalDevServer {
   describeSettings(): string {
     const args = this.arguments();
     const values = (flag: string): string[] => args.flatMap((a, i) => (a === flag ? [args[i + 1]] : []));
-    return `SQLite file, 1 history shard (dev server default), pragmas ${values('--sqlite-pragma').join(' ')}; dynamic config ${values('--dynamic-config-value').join(' ') || 'none'}`;
+    return `SQLite file, 1 history shard (dev server default), visibility indexes ${this.visibilityIndexMode}, pragmas ${values('--sqlite-pragma').join(' ')}; dynamic config ${values('--dynamic-config-value').join(' ') || 'none'}`;
   }
 
   /** Process id of the dev server child, when this instance started one. */

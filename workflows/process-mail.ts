@@ -49,9 +49,11 @@ export async function processMail(mail: MailReference): Promise<ProcessMailResul
       break;
     }
     trace.push(...advanced.trace);
-    await startOutgoing(advanced.outgoing);
+    // Every promise made in a workflow costs the SDK a captured, source-mapped stack trace (its
+    // stack-trace query): the common mail (no remote domain, no stop) makes none here.
+    if (advanced.outgoing.length > 0) await startOutgoing(advanced.outgoing);
     for (const p of advanced.propagated) await keep(p.mail, trace);
-    positions = await Promise.all(advanced.stops.map((stop) => runStop(stop)));
+    positions = advanced.stops.length === 0 ? [] : await Promise.all(advanced.stops.map((stop) => runStop(stop)));
   }
   return { mailId: mail.mailId, trace };
 }
@@ -75,7 +77,7 @@ async function runStop(stop: Stop): Promise<Position> {
             summary,
           }).runMailet(step, stop.mail)
         : await proxyLocalActivities<MailActivities>({ ...LOCAL_BATCH, summary }).runMailet(step, stop.mail);
-    await startOutgoing(result.outgoing);
+    if (result.outgoing.length > 0) await startOutgoing(result.outgoing);
     return { mail: stop.mail, processor: stop.processor, index: stop.index, visits: stop.visits, outcome: { ok: result.mail } };
   } catch (err) {
     if (!(err instanceof ActivityFailure)) throw err;

@@ -118,6 +118,8 @@ export const configSchema = z
         worker: bool.default(true),
         /** Start received mails eagerly on this node's worker (saves a poll round trip per mail; docs/performance.md). */
         eagerStart: bool.default(true),
+        /** Embedded dev server: `lean` drops the visibility indexes no query needs (less CPU per mail), `all` keeps them (docs/performance.md). */
+        visibilityIndexes: z.enum(['lean', 'all']).default('lean'),
       })
       .strict()
       .default({}),

@@ -16,7 +16,7 @@ import {
   type Annotation,
   type AnnotationDepth,
 } from './api/annotations';
-import { HasChildrenError, MailboxExistsError, MailboxLimitError, MailboxNotFoundError, MailboxOperationError, NoRightError } from './api/errors';
+import { HasChildrenError, MailboxExistsError, MailboxLimitError, MailboxNotFoundError, MailboxOperationError, MailboxRoleTakenError, NoRightError } from './api/errors';
 import { DELETED, SEEN, hasFlag, normalizeFlags } from './api/flags';
 import type {
   AccessibleMailbox,
@@ -107,8 +107,7 @@ export class StoreMailboxManager implements MailboxManager {
         continue;
       }
       try {
-        out.push(await this.insert(user, name, role));
-        await this.mapper.subscribe(user, name);
+        out.push(await this.provision(user, name, role));
       } catch (err) {
         if (!(err instanceof MailboxExistsError)) throw err;
         out.push((await this.mapper.findMailboxByName(user, name)) as MailboxInfo);
@@ -117,19 +116,57 @@ export class StoreMailboxManager implements MailboxManager {
     return out;
   }
 
+  /** A default mailbox; without its role when the user gave that role to another mailbox already. */
+  private async provision(user: string, name: string, role: MailboxRole): Promise<MailboxInfo> {
+    let mailbox: MailboxInfo;
+    try {
+      mailbox = await this.insert(user, name, role);
+    } catch (err) {
+      if (!(err instanceof MailboxRoleTakenError)) throw err;
+      mailbox = await this.insert(user, name, null);
+    }
+    await this.mapper.subscribe(user, name);
+    return mailbox;
+  }
+
   async createMailbox(user: string, ref: MailboxRef, options: { role?: MailboxRole } = {}): Promise<MailboxInfo> {
     const path = this.path(user, ref);
+    const role = options.role ?? null;
     if (await this.mapper.findMailboxByName(path.owner, path.name)) throw new MailboxExistsError(`Mailbox ${path.name} already exists`);
     if (path.owner !== user) await this.requireCreateRight(user, path);
+    // The usual refusal, before any parent is created; the mapper's insert decides between concurrent creates.
+    if (role !== null && (await this.mapper.listMailboxes(path.owner)).some((m) => m.role === role)) throw roleTaken(path.owner, role);
+    const parents: MailboxInfo[] = [];
     for (const ancestor of ancestorsOf(path.name)) {
       if (await this.mapper.findMailboxByName(path.owner, ancestor)) continue;
       try {
-        await this.insert(path.owner, ancestor, null);
+        parents.push(await this.insert(path.owner, ancestor, null));
       } catch (err) {
         if (!(err instanceof MailboxExistsError)) throw err;
       }
     }
-    return this.insert(path.owner, path.name, options.role ?? null);
+    try {
+      return await this.insert(path.owner, path.name, role);
+    } catch (err) {
+      // A create refused for its role leaves nothing behind: the parents it made go too.
+      if (err instanceof MailboxRoleTakenError) await this.removeCreatedParents(path.owner, parents);
+      throw err;
+    }
+  }
+
+  /**
+   * Deletes the parents a refused create made, deepest first, each only while it is still empty
+   * and childless (a concurrent create may have put a child under it meanwhile: then it stays).
+   */
+  private async removeCreatedParents(owner: string, parents: readonly MailboxInfo[]): Promise<void> {
+    for (const parent of [...parents].reverse()) {
+      const current = await this.mapper.findMailboxById(parent.id);
+      if (!current || current.messageCount > 0) continue;
+      if ((await this.mapper.listMailboxes(owner)).some((m) => isDescendant(m.name, current.name))) continue;
+      await this.mapper.deleteMailbox(current.id, owner, current.name);
+      this.owners.delete(current.id);
+      await this.emit({ type: 'MailboxDeleted', user: owner, mailboxId: current.id, mailboxName: current.name, messageCount: 0, totalSize: 0 });
+    }
   }
 
   async ensureMailbox(owner: string, name: string): Promise<MailboxInfo> {
@@ -240,6 +277,18 @@ export class StoreMailboxManager implements MailboxManager {
       messageCount: mailbox.messageCount,
       totalSize: mailbox.size,
     });
+  }
+
+  async deleteInbox(user: string): Promise<void> {
+    const inbox = await this.mapper.findMailboxByName(user, INBOX);
+    if (!inbox) return;
+    // The messages themselves, not the counters (which may drift on Cassandra): no message may go with it.
+    const uids = await this.mapper.listUids(inbox.id);
+    if (uids.length > 0) throw new MailboxOperationError(`INBOX of ${user} still holds ${uids.length} messages`);
+    if ((await this.mapper.listMailboxes(user)).some((m) => isDescendant(m.name, INBOX))) throw new HasChildrenError(`INBOX of ${user} has children; delete them first`);
+    await this.mapper.deleteMailbox(inbox.id, user, INBOX);
+    this.owners.delete(inbox.id);
+    await this.emit({ type: 'MailboxDeleted', user, mailboxId: inbox.id, mailboxName: INBOX, messageCount: 0, totalSize: 0 });
   }
 
   async subscribe(user: string, name: string): Promise<void> {
@@ -428,6 +477,10 @@ export class StoreMailboxManager implements MailboxManager {
     return this.mapper.listUids(mailboxId);
   }
 
+  async firstUnseenUid(mailboxId: string): Promise<number | null> {
+    return this.mapper.firstUnseenUid(mailboxId);
+  }
+
   async addFlags(mailboxId: string, range: UidRange, flags: string[]): Promise<MessageRecord[]> {
     const owner = await this.ownerOf(mailboxId);
     return (await this.doUpdateFlags(owner, mailboxId, [range], { mode: 'add', flags: normalizeFlags(flags) })).updated;
@@ -463,7 +516,14 @@ export class StoreMailboxManager implements MailboxManager {
     const contents = await this.mapper.getContents([...new Set(messages.map((m) => m.messageId))], false);
     for (const message of messages) {
       const content = contents.get(message.messageId);
-      const fetched: FetchedMessage = { ...message, headers: content?.headers, parsed: content?.summary };
+      // The parsed summary is read (and parsed, by adapters that store it as JSON) only when used.
+      const fetched: FetchedMessage = {
+        ...message,
+        headers: content?.headers,
+        get parsed() {
+          return content?.summary;
+        },
+      };
       if (fetch === 'full') {
         const body = bodies.get(message.blobId);
         fetched.openContent = body ? async () => bufferStream(composeContent(message, await body)) : () => openMessageContent(this.blobs, message);
@@ -710,6 +770,10 @@ function limiter(max: number): <T>(task: () => Promise<T>) => Promise<T> {
       if (active < max) run();
       else waiting.push(run);
     });
+}
+
+function roleTaken(owner: string, role: MailboxRole): MailboxRoleTakenError {
+  return new MailboxRoleTakenError(`Another mailbox of ${owner} has the role ${role}`);
 }
 
 function bufferStream(bytes: Buffer): Readable {

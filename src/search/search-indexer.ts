@@ -13,6 +13,55 @@ export const SEARCH_INDEXER_GROUP = 'search-indexer';
 /** Messages read from the mailbox store and written to the index in one batch. */
 export const INDEXING_BATCH = 100;
 
+/** Search texts kept by content (blob id) for the copies that follow the first one. */
+export const SEARCH_TEXT_CACHE_ENTRIES = 256;
+/** Characters of search text kept at most (bounds the cache's memory, ~2 bytes a character). */
+export const SEARCH_TEXT_CACHE_CHARS = 4 * 1024 * 1024;
+
+/**
+ * The search text of recently indexed contents, by blob id. A blob never changes, and the copies
+ * of one delivered mail (one per recipient) share it: the text the first copy read is the text of
+ * every copy (the index keys its content document by the same blob id), so the next copies skip
+ * reading it back from the mailbox store. Bounded LRU; a text longer than the whole budget is not kept.
+ */
+export class SearchTextCache {
+  private readonly entries = new Map<string, string>();
+  private chars = 0;
+
+  constructor(
+    private readonly maxEntries = SEARCH_TEXT_CACHE_ENTRIES,
+    private readonly maxChars = SEARCH_TEXT_CACHE_CHARS,
+  ) {}
+
+  get(blobId: string): string | undefined {
+    const text = this.entries.get(blobId);
+    if (text === undefined) return undefined;
+    this.entries.delete(blobId);
+    this.entries.set(blobId, text);
+    return text;
+  }
+
+  set(blobId: string, text: string): void {
+    if (text.length > this.maxChars) return;
+    const old = this.entries.get(blobId);
+    if (old !== undefined) {
+      this.entries.delete(blobId);
+      this.chars -= old.length;
+    }
+    this.entries.set(blobId, text);
+    this.chars += text.length;
+    for (const [key, value] of this.entries) {
+      if (this.entries.size <= this.maxEntries && this.chars <= this.maxChars) break;
+      this.entries.delete(key);
+      this.chars -= value.length;
+    }
+  }
+
+  get size(): number {
+    return this.entries.size;
+  }
+}
+
 /** A message with its stored parsed data, ready to be indexed. */
 export interface IndexableMessage {
   record: MessageRecord;
@@ -29,12 +78,20 @@ export interface AttachmentTextExtractor {
  * has every right): headers and summary in one pass, the search text by MessageId. The blob is
  * never read nor parsed again.
  */
-export async function loadIndexable(manager: MailboxManager, owner: string, mailboxId: string, ranges: readonly UidRange[]): Promise<IndexableMessage[]> {
+export async function loadIndexable(manager: MailboxManager, owner: string, mailboxId: string, ranges: readonly UidRange[], texts?: SearchTextCache): Promise<IndexableMessage[]> {
   const out: IndexableMessage[] = [];
   try {
     for await (const message of manager.getMessages(owner, mailboxId, ranges, 'headers')) {
       if (!message.headers || !message.parsed) continue;
-      const text = (await manager.getSearchText(owner, message.messageId)) ?? '';
+      let text = texts?.get(message.blobId);
+      if (text === undefined) {
+        const stored = await manager.getSearchText(owner, message.messageId);
+        // Expunged since it was listed: nothing to index (its Expunged event follows). Indexing it
+        // without text would give the content document it shares with other copies an empty body.
+        if (stored === null) continue;
+        text = stored;
+        texts?.set(message.blobId, stored);
+      }
       out.push({ record: message, content: { headers: message.headers, summary: message.parsed, text } });
     }
   } catch (err) {
@@ -65,6 +122,7 @@ export function uidRanges(uids: readonly number[]): UidRange[] {
  */
 export class SearchIndexer implements GroupListener {
   readonly group = SEARCH_INDEXER_GROUP;
+  private readonly texts = new SearchTextCache();
 
   constructor(
     private readonly deps: {
@@ -107,7 +165,7 @@ export class SearchIndexer implements GroupListener {
     let done = 0;
     const ranges = uidRanges(uids);
     for (let i = 0; i < ranges.length; i += INDEXING_BATCH) {
-      const messages = await loadIndexable(this.deps.mailboxes, owner, mailboxId, ranges.slice(i, i + INDEXING_BATCH));
+      const messages = await loadIndexable(this.deps.mailboxes, owner, mailboxId, ranges.slice(i, i + INDEXING_BATCH), this.texts);
       done += await this.indexLoaded(owner, messages);
     }
     return done;

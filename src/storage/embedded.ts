@@ -15,7 +15,7 @@ import { SqliteDelegationStore } from './sqlite/sqlite-delegation-store';
 import { SqliteDomainList } from './sqlite/sqlite-domain-list';
 import { SqliteEventDeadLetters } from './sqlite/sqlite-event-dead-letters';
 import { SqliteMailRepositoryStore } from './sqlite/sqlite-mail-repository-store';
-import { SqliteMailboxStore } from './sqlite/sqlite-mailbox-store';
+import { logClearedRoles, SqliteMailboxStore } from './sqlite/sqlite-mailbox-store';
 import { SqliteQuotaStore } from './sqlite/sqlite-quota-store';
 import { SqliteEventStore } from './sqlite/sqlite-event-store';
 import { SqliteRecipientRewriteTableStore } from './sqlite/sqlite-rrt-store';
@@ -33,6 +33,7 @@ export async function createEmbeddedBackends(options: {
   mkdirSync(options.dataDir, { recursive: true });
   const db = new Database(path.join(options.dataDir, 'postflow.db'));
   migrate(db);
+  logClearedRoles(db, options.logger.child({ component: 'mailbox' }));
   const blobs = withOptionalEncryption(await new FileBlobStore(path.join(options.dataDir, 'blobs')).init(), options.blobStore?.encryption ?? {});
   const deadLetters = new SqliteEventDeadLetters(db);
   const events = new InProcessEventBus(options.logger.child({ component: 'events' }), { deadLetters, retry: options.eventRetry });

@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import { InvalidInputError } from '../core/errors';
+import { MailboxRoleTakenError } from '../mailbox/api/errors';
 import type { MailboxManager } from '../mailbox/api/mailbox-manager';
 import { ALL_UIDS, type MailboxInfo } from '../mailbox/api/mailbox-store';
 import type { RecipientRewriteTable } from '../rrt/recipient-rewrite-table';
@@ -110,7 +111,7 @@ export class UsernameChange {
   /**
    * Every mailbox of the old user moves to the new user under the same name (merged into an
    * existing one of that name), messages, ACL entries and subscriptions included; the old
-   * mailboxes are deleted (INBOX, which cannot be deleted, is left empty).
+   * mailboxes are deleted, INBOX last.
    */
   private async mailboxes(oldUser: string, newUser: string): Promise<void> {
     const { mailboxes } = this.deps;
@@ -135,6 +136,7 @@ export class UsernameChange {
       if (mailbox.name.toUpperCase() === 'INBOX') continue;
       await mailboxes.deleteMailbox(oldUser, mailbox.name);
     }
+    await this.removeOldInbox(oldUser, newUser);
     this.deps.logger.info({ oldUser, newUser, mailboxes: owned.length }, 'mailboxes moved to the new user');
   }
 
@@ -164,8 +166,34 @@ export class UsernameChange {
     await store.flushNotifications(newUser);
   }
 
+  /**
+   * The old INBOX goes too (no stale, empty INBOX is left behind). Mail delivered to it while
+   * the step ran (the forward to the new user is set by then, but a delivery may have been in
+   * flight) is moved first; deleteInbox refuses an INBOX that still holds messages, so none is lost.
+   */
+  private async removeOldInbox(oldUser: string, newUser: string): Promise<void> {
+    const { mailboxes } = this.deps;
+    const inbox = await mailboxes.getMailbox(oldUser, 'INBOX');
+    if (!inbox) return;
+    if ((await mailboxes.listUids(inbox.id)).length > 0) {
+      const target = (await mailboxes.getMailbox(newUser, 'INBOX')) ?? (await this.createTarget(newUser, inbox));
+      await mailboxes.setRights(oldUser, 'INBOX', newUser, MOVE_RIGHTS, 'add');
+      await mailboxes.moveMessages(newUser, inbox.id, [ALL_UIDS], target.id);
+    }
+    await mailboxes.deleteInbox(oldUser);
+  }
+
+  /** The old mailbox under its name; without its role when the new user gave that role to another mailbox already. */
   private async createTarget(newUser: string, mailbox: MailboxInfo): Promise<MailboxInfo> {
-    return this.deps.mailboxes.createMailbox(newUser, mailbox.name, mailbox.role ? { role: mailbox.role } : {});
+    const { mailboxes } = this.deps;
+    if (!mailbox.role) return mailboxes.createMailbox(newUser, mailbox.name);
+    try {
+      return await mailboxes.createMailbox(newUser, mailbox.name, { role: mailbox.role });
+    } catch (err) {
+      if (!(err instanceof MailboxRoleTakenError)) throw err;
+      this.deps.logger.info({ newUser, mailbox: mailbox.name, role: mailbox.role }, 'the new user holds this role already: mailbox moved without it');
+      return mailboxes.createMailbox(newUser, mailbox.name);
+    }
   }
 
   /** Rights the old user held on other users' mailboxes go to the new user. */

@@ -1,5 +1,5 @@
 import { createHmac, hkdfSync, randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { BlobKey } from '../../src/blob/encryption/blob-cipher';
@@ -34,3 +34,19 @@ function keyedAddress(key: Buffer, bytes: Buffer): string {
   const addressKey = Buffer.from(hkdfSync('sha256', key, Buffer.alloc(0), 'postflow/blob/v1/address', 32));
   return createHmac('sha256', addressKey).update(bytes).digest('hex');
 }
+
+describe('FileBlobStore reads', () => {
+  it('reports a blob whose file was replaced by a directory as an error, not as content', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'postflow-blobs-'));
+    try {
+      const store = await new FileBlobStore(dir).init();
+      const { blobId } = await store.put('mail', Buffer.from('Subject: x\r\n\r\nbody\r\n'));
+      const file = path.join(dir, 'mail', blobId.slice(0, 2), blobId.slice(2, 4), blobId);
+      rmSync(file);
+      mkdirSync(file);
+      await expect(store.readBytes('mail', blobId)).rejects.toThrow(/EISDIR/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

@@ -13,6 +13,7 @@ import {
   MailboxLimitError,
   MailboxNotFoundError,
   MailboxOperationError,
+  MailboxRoleTakenError,
   NoRightError,
   OverQuotaError,
   mailboxErrorCode,
@@ -321,6 +322,122 @@ export function describeMailboxStoreContract(name: string, makeTestee: (options?
           expect(mailboxErrorCode(parent)).toBe('HASCHILDREN');
           await expect(manager.deleteMailbox(alice, 'Nope')).rejects.toBeInstanceOf(MailboxNotFoundError);
           expect((await manager.listMailboxes(alice)).map((m) => m.name)).toEqual(['INBOX', 'P', 'P.C']);
+        });
+
+        it('deletes an empty INBOX without children through deleteInbox (username change), and refuses one that is not', async () => {
+          const inbox = await manager.createMailbox(alice, 'INBOX');
+          await manager.createMailbox(alice, 'INBOX.Lists');
+          const message = await manager.append(alice, inbox.id, await request(1));
+          expect(await manager.deleteInbox(alice).catch((e: unknown) => e)).toBeInstanceOf(MailboxOperationError);
+          await manager.updateFlags(alice, inbox.id, [{ from: message.uid, to: message.uid }], { mode: 'add', flags: ['\\Deleted'] });
+          await manager.expunge(alice, inbox.id);
+          expect(await manager.deleteInbox(alice).catch((e: unknown) => e)).toBeInstanceOf(HasChildrenError);
+          expect((await manager.listMailboxes(alice)).map((m) => m.name)).toEqual(['INBOX', 'INBOX.Lists']);
+          await manager.deleteMailbox(alice, 'INBOX.Lists');
+          await manager.deleteInbox(alice);
+          expect(await manager.listMailboxes(alice)).toEqual([]);
+          expect(f.bus.ofType('MailboxDeleted').map((e) => e.mailboxName)).toEqual(['INBOX.Lists', 'INBOX']);
+          // Nothing to delete: no error; the next ensureMailbox provisions a new INBOX with its role.
+          await manager.deleteInbox(alice);
+          const again = await manager.ensureMailbox(alice, 'INBOX');
+          expect(again.id).not.toBe(inbox.id);
+          expect((await manager.getMailbox(alice, 'INBOX'))?.role).toBe('inbox');
+        });
+      });
+
+      describe('special-use roles (one mailbox per role and user)', () => {
+        async function holders(owner: string, role: string): Promise<string[]> {
+          return (await manager.listMailboxes(owner)).filter((m) => m.role === role).map((m) => m.name);
+        }
+
+        it('lets exactly one of 8 concurrent creates with one role succeed; the others get USEATTR and leave no mailbox', async () => {
+          const results = await Promise.allSettled(Array.from({ length: 8 }, (_, i) => manager.createMailbox(alice, `Sent${i}`, { role: 'sent' })));
+          const created = results.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+          expect(created).toHaveLength(1);
+          for (const r of results) {
+            if (r.status === 'fulfilled') continue;
+            expect(r.reason).toBeInstanceOf(MailboxRoleTakenError);
+            expect(mailboxErrorCode(r.reason)).toBe('USEATTR');
+          }
+          expect(created[0].role).toBe('sent');
+          expect((await manager.listMailboxes(alice)).map((m) => m.name)).toEqual([created[0].name]);
+          expect(await holders(alice, 'sent')).toEqual([created[0].name]);
+        });
+
+        it('removes the parents a refused create made, so concurrent hierarchical creates leave only the winner', async () => {
+          const results = await Promise.allSettled(Array.from({ length: 6 }, (_, i) => manager.createMailbox(alice, `Box${i}.Trash`, { role: 'trash' })));
+          const created = results.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+          expect(created).toHaveLength(1);
+          const parent = created[0].name.split('.')[0];
+          expect((await manager.listMailboxes(alice)).map((m) => m.name)).toEqual([parent, created[0].name]);
+          // Every mailbox announced and then removed is announced as deleted: listeners see no ghost.
+          const added = f.bus.ofType('MailboxAdded').map((e) => e.mailboxId);
+          const deleted = f.bus.ofType('MailboxDeleted').map((e) => e.mailboxId);
+          const live = (await manager.listMailboxes(alice)).map((m) => m.id);
+          expect(added.filter((id) => !deleted.includes(id)).sort()).toEqual([...live].sort());
+        });
+
+        it('refuses a role another mailbox holds before creating anything, and keeps it per user', async () => {
+          await manager.createMailbox(alice, 'Drafts', { role: 'drafts' });
+          const err = await manager.createMailbox(alice, 'New.Drafts', { role: 'drafts' }).catch((e: unknown) => e);
+          expect(err).toBeInstanceOf(MailboxRoleTakenError);
+          expect((await manager.listMailboxes(alice)).map((m) => m.name)).toEqual(['Drafts']);
+          expect((await manager.createMailbox(bob, 'Drafts', { role: 'drafts' })).role).toBe('drafts');
+          // Without a role, any number of mailboxes.
+          await manager.createMailbox(alice, 'Plain1');
+          await manager.createMailbox(alice, 'Plain2');
+          expect(await holders(alice, 'drafts')).toEqual(['Drafts']);
+        });
+
+        it('keeps the role through a rename and frees it on delete, so a new mailbox can take it', async () => {
+          await manager.createMailbox(alice, 'Junk', { role: 'junk' });
+          await manager.renameMailbox(alice, 'Junk', 'Spam');
+          expect((await manager.getMailbox(alice, 'Spam'))?.role).toBe('junk');
+          await expect(manager.createMailbox(alice, 'Junk', { role: 'junk' })).rejects.toBeInstanceOf(MailboxRoleTakenError);
+          expect(await manager.getMailbox(alice, 'Junk')).toBeNull();
+          await manager.deleteMailbox(alice, 'Spam');
+          const taken = await manager.createMailbox(alice, 'Junk', { role: 'junk' });
+          expect(taken.role).toBe('junk');
+          expect(await holders(alice, 'junk')).toEqual(['Junk']);
+        });
+
+        it('lets one of concurrent creates of one name with one role win, and the role stays with it', async () => {
+          const results = await Promise.allSettled(Array.from({ length: 6 }, () => manager.createMailbox(alice, 'Archive', { role: 'archive' })));
+          expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+          for (const r of results) if (r.status === 'rejected') expect(r.reason).toBeInstanceOf(AlreadyExistsError);
+          expect(await holders(alice, 'archive')).toEqual(['Archive']);
+          await manager.deleteMailbox(alice, 'Archive');
+          expect((await manager.createMailbox(alice, 'Old mail', { role: 'archive' })).role).toBe('archive');
+        });
+
+        it('does not let a create refused for its name keep the role it asked for', async () => {
+          await manager.createMailbox(alice, 'Taken');
+          const err = await f.mapper.insertMailbox({ id: randomUUID(), owner: alice, name: 'Taken', uidValidity: 7, role: 'trash' }).catch((e: unknown) => e);
+          expect(err).toBeInstanceOf(MailboxExistsError);
+          expect((await manager.createMailbox(alice, 'Bin', { role: 'trash' })).role).toBe('trash');
+          expect((await manager.getMailbox(alice, 'Taken'))?.role).toBeNull();
+        });
+
+        it('decides concurrent inserts at the store itself: one holder, the losers unreachable by name or id', async () => {
+          const ids = Array.from({ length: 8 }, () => randomUUID());
+          const results = await Promise.allSettled(ids.map((id, i) => f.mapper.insertMailbox({ id, owner: alice, name: `T${i}`, uidValidity: 1 + i, role: 'trash' })));
+          expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+          for (const [i, r] of results.entries()) {
+            if (r.status === 'fulfilled') continue;
+            expect(r.reason).toBeInstanceOf(MailboxRoleTakenError);
+            expect(await f.mapper.findMailboxById(ids[i])).toBeNull();
+            expect(await f.mapper.findMailboxByName(alice, `T${i}`)).toBeNull();
+          }
+          expect(await holders(alice, 'trash')).toHaveLength(1);
+        });
+
+        it('provisions a default mailbox without its role when the user gave that role to another mailbox', async () => {
+          const mine = await manager.createMailbox(alice, 'Sent Items', { role: 'sent' });
+          const provisioned = await manager.provisionUser(alice);
+          expect(provisioned.find((m) => m.name === 'Sent')?.role).toBeNull();
+          expect(provisioned.find((m) => m.name === 'Drafts')?.role).toBe('drafts');
+          expect(await holders(alice, 'sent')).toEqual(['Sent Items']);
+          expect((await manager.getMailboxById(mine.id))?.role).toBe('sent');
         });
       });
 
@@ -794,6 +911,25 @@ export function describeMailboxStoreContract(name: string, makeTestee: (options?
         expect(f.bus.ofType('FlagsUpdated')).toEqual([
           expect.objectContaining({ uids: [1, 2], modSeq, updates: [expect.objectContaining({ uid: 1, oldFlags: [], newFlags: ['\\Seen'] }), expect.anything()] }),
         ]);
+      });
+
+      it('finds the first unseen message as flags, expunges and appends change it', async () => {
+        const mailbox = await manager.createMailbox(alice, 'INBOX');
+        expect(await manager.firstUnseenUid(mailbox.id)).toBeNull();
+        await appendMany(mailbox.id, 4, 1);
+        expect(await manager.firstUnseenUid(mailbox.id)).toBe(1);
+        await manager.updateFlags(alice, mailbox.id, [range(1, 2)], { mode: 'add', flags: ['\\SEEN'] });
+        expect(await manager.firstUnseenUid(mailbox.id)).toBe(3);
+        await manager.updateFlags(alice, mailbox.id, [range(3, 3)], { mode: 'add', flags: ['\\Deleted'] });
+        await manager.expunge(alice, mailbox.id);
+        expect(await manager.firstUnseenUid(mailbox.id)).toBe(4);
+        await manager.updateFlags(alice, mailbox.id, [ALL_UIDS], { mode: 'add', flags: ['\\Seen'] });
+        expect(await manager.firstUnseenUid(mailbox.id)).toBeNull();
+        await manager.updateFlags(alice, mailbox.id, [range(2, 2)], { mode: 'remove', flags: ['\\Seen'] });
+        expect(await manager.firstUnseenUid(mailbox.id)).toBe(2);
+        await manager.append(alice, mailbox.id, await request(9, { flags: ['\\Seen'] }));
+        expect(await manager.firstUnseenUid(mailbox.id)).toBe(2);
+        expect(await manager.firstUnseenUid('00000000-0000-4000-8000-000000000000')).toBeNull();
       });
 
       it('removes and replaces flags, and changes nothing (no MODSEQ) when nothing changes', async () => {

@@ -139,6 +139,15 @@ export async function adminPut(base: string, route: string, body?: unknown): Pro
   });
 }
 
+/** A node of `profile` (no extra SMTP listeners) with `domain` and `users`, all with `password`, created over WebAdmin. */
+export async function startNodeWithUsers(profile: 'embedded' | 'distributed', domain: string, users: readonly string[], password: string): Promise<TestNode> {
+  const node = await startTestNode(profile, { smtp: { submissionPort: 0, tlsPort: 0 } });
+  const refused = async (route: string, body?: unknown): Promise<boolean> => (await adminPut(node.webadmin, route, body)).status !== 204;
+  if (await refused(`/domains/${domain}`)) throw new Error(`domain ${domain} not created`);
+  for (const user of users) if (await refused(`/users/${user}`, { password })) throw new Error(`user ${user} not created`);
+  return node;
+}
+
 function deepMerge(base: Record<string, unknown>, extra: Record<string, unknown>): Record<string, unknown> {
   const out: Record<string, unknown> = { ...base };
   for (const [k, v] of Object.entries(extra)) {

@@ -3,7 +3,7 @@ import { connect, type Socket } from 'node:net';
 import { MAIL_BUCKET } from '../../src/blob/api/blob-store';
 import { decodeTransferEncoding } from '../../src/protocols/imap/binary';
 import { INLINE_BINARY_MAX } from '../../src/protocols/imap/commands/fetch';
-import { adminPut, startTestNode, type TestNode } from '../helpers/postflow';
+import { adminPut, startNodeWithUsers, startTestNode, type TestNode } from '../helpers/postflow';
 import { RawClient } from './imap/doubles';
 
 const DOMAIN = 'fetchrights.example';
@@ -19,17 +19,14 @@ describe.each(['embedded', 'distributed'] as const)('FETCH and the \\Seen right 
   const clients: RawClient[] = [];
 
   async function login(user: string): Promise<RawClient> {
-    const { client } = await RawClient.connect(port);
+    const client = await RawClient.login(port, user, PASSWORD);
     clients.push(client);
-    expect((await client.command('l1', `LOGIN ${user} "${PASSWORD}"`)).at(-1)).toMatch(/^l1 OK/);
     return client;
   }
 
   beforeAll(async () => {
-    node = await startTestNode(profile, { smtp: { submissionPort: 0, tlsPort: 0 } });
+    node = await startNodeWithUsers(profile, DOMAIN, [OWNER, READER], PASSWORD);
     port = node.app.ports.imap as number;
-    expect((await adminPut(node.webadmin, `/domains/${DOMAIN}`)).status).toBe(204);
-    for (const user of [OWNER, READER]) expect((await adminPut(node.webadmin, `/users/${user}`, { password: PASSWORD })).status).toBe(204);
     const owner = await login(OWNER);
     expect((await owner.command('o1', 'CREATE Team')).at(-1)).toMatch(/^o1 OK/);
     for (const [i, subject] of ['One', 'Two', 'Three', 'Four'].entries()) {

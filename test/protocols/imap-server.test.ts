@@ -295,11 +295,17 @@ describe('IMAP server', () => {
         '* FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft)',
         '* 3 EXISTS',
         '* 0 RECENT',
+        '* OK [UNSEEN 1] First unseen',
         `* OK [UIDVALIDITY ${inbox.uidValidity}] UIDs valid`,
         '* OK [UIDNEXT 5] Predicted next UID',
         '* OK [PERMANENTFLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft \\*)] Flags permitted',
         'a1 OK [READ-WRITE] SELECT completed',
       ]);
+      // UNSEEN is a message sequence number (UID 3 is message 2), and is left out when all are seen.
+      await mailboxes.addFlags(inbox.id, { from: 1, to: 1 }, ['\\Seen']);
+      expect(await client.command('a3', 'EXAMINE INBOX')).toContain('* OK [UNSEEN 2] First unseen');
+      await mailboxes.addFlags(inbox.id, { from: 1, to: 4 }, ['\\Seen']);
+      expect((await client.command('a6', 'EXAMINE INBOX')).some((line) => line.includes('UNSEEN'))).toBe(false);
     });
 
     it('without a MailboxManager: no OBJECTID/IMAP4rev2, no MAILBOXID, THREADID refused, EMAILID still searchable', async () => {

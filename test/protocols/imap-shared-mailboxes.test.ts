@@ -1,4 +1,4 @@
-import { adminPut, startTestNode, type TestNode } from '../helpers/postflow';
+import { startNodeWithUsers, type TestNode } from '../helpers/postflow';
 import { RawClient } from './imap/doubles';
 
 const DOMAIN = 'shared.example';
@@ -16,17 +16,14 @@ describe.each(['embedded', 'distributed'] as const)('IMAP other users\' namespac
   const clients: RawClient[] = [];
 
   async function login(user: string): Promise<RawClient> {
-    const { client } = await RawClient.connect(port);
+    const client = await RawClient.login(port, user, PASSWORD);
     clients.push(client);
-    expect((await client.command('l1', `LOGIN ${user} "${PASSWORD}"`)).at(-1)).toMatch(/^l1 OK/);
     return client;
   }
 
   beforeAll(async () => {
-    node = await startTestNode(profile, { smtp: { submissionPort: 0, tlsPort: 0 } });
+    node = await startNodeWithUsers(profile, DOMAIN, [OWNER, READER, OUTSIDER], PASSWORD);
     port = node.app.ports.imap as number;
-    expect((await adminPut(node.webadmin, `/domains/${DOMAIN}`)).status).toBe(204);
-    for (const user of [OWNER, READER, OUTSIDER]) expect((await adminPut(node.webadmin, `/users/${user}`, { password: PASSWORD })).status).toBe(204);
     const owner = await login(OWNER);
     expect(await owner.command('o1', 'CREATE Projects')).toEqual([expect.stringMatching(/^o1 OK \[MAILBOXID \([A-Za-z0-9_-]+\)\] CREATE completed$/)]);
     expect(await owner.command('o2', 'CREATE Private')).toEqual([expect.stringMatching(/^o2 OK \[MAILBOXID \([A-Za-z0-9_-]+\)\] CREATE completed$/)]);

@@ -90,6 +90,47 @@ describe('IMAP SEARCH and SORT on the search index (SQLite FTS5)', () => {
     expect(await search(client, 'SORT (REVERSE SUBJECT) UTF-8 TEXT a')).toBe('* SORT 1 3 2');
   });
 
+  it('reads only the candidate messages of content keys, and stays exact for the others', async () => {
+    const inbox = messages[0].mailboxId;
+    for (let i = 0; i < 80; i++) await stack.deliver(inbox, mail(`Bulk ${i}`, i === 70 ? 'a rare kumquat' : 'filler text'), i % 2 === 0 ? ['\\Seen'] : []);
+    await eventually(async () => (await stack.index.count(inbox)) === 83);
+    // The real adapter, counting the message rows SEARCH reads from it.
+    let rowsRead = 0;
+    const mailboxes = stack.backends.mailboxes;
+    const counting = Object.create(mailboxes) as typeof mailboxes;
+    counting.listMessages = async function* (mailboxId, range) {
+      for await (const message of mailboxes.listMessages(mailboxId, range)) {
+        rowsRead++;
+        yield message;
+      }
+    };
+    const countingServer = createImapServer(
+      { mailboxes: counting, blobs: stack.backends.blobs, search: stack.index, logger, authenticate: async (u, p) => (u === USER && p === PASSWORD ? USER : null) } as ImapSearchDeps,
+      { host: '127.0.0.1', port: 0 },
+    );
+    const { port: countingPort } = await countingServer.listen();
+    try {
+      const { client } = await RawClient.connect(countingPort);
+      clients.push(client);
+      expect((await client.command('l1', `LOGIN ${USER} "${PASSWORD}"`)).at(-1)).toMatch(/^l1 OK/);
+      expect((await client.command('s1', 'SELECT INBOX')).at(-1)).toMatch(/^s1 OK/);
+      rowsRead = 0;
+      expect(await search(client, 'SEARCH BODY kumquat')).toBe('* SEARCH 74');
+      expect(rowsRead).toBe(1);
+      rowsRead = 0;
+      expect(await search(client, 'SEARCH UNSEEN SUBJECT "Bulk 7"')).toBe('* SEARCH 11 75 77 79 81 83');
+      expect(rowsRead).toBeLessThan(83);
+      // Keys the index cannot narrow read the whole mailbox, and stay exact.
+      rowsRead = 0;
+      expect(await search(client, 'SEARCH NOT BODY filler')).toBe('* SEARCH 1 2 3 74');
+      expect(rowsRead).toBe(83);
+      expect(await search(client, 'SEARCH OR BODY kumquat SUBJECT pie')).toBe('* SEARCH 2 74');
+      expect(await search(client, 'SEARCH BODY nothingmatchesthis')).toBe('* SEARCH');
+    } finally {
+      await countingServer.close();
+    }
+  });
+
   it('answers BAD to malformed search keys', async () => {
     const client = await selected();
     expect((await client.command('b1', 'SEARCH BODY')).at(-1)).toMatch(/^b1 BAD/);

@@ -1,5 +1,5 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { promises as fs, type Stats } from 'node:fs';
+import { closeSync, fstatSync, openSync, promises as fs, readSync, type Stats } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
@@ -19,6 +19,15 @@ import { putThroughStage } from '../staging';
 
 /** Files stat'ed at once while listing a directory. */
 const LIST_STAT_CONCURRENCY = 64;
+/**
+ * `readBytes` reads a blob up to this size with blocking calls on the event loop; larger ones go
+ * through the thread pool. A small read is four system calls (open, fstat, read, close) of a few
+ * microseconds each when the file is in the page cache, against four thread-pool round trips of
+ * the asynchronous API, which cost about 80 µs of main-thread time together (measured on IMAP
+ * FETCH of 3.5 KB messages: 32 % of the process' CPU). A cold read blocks the loop for one disk
+ * read, as every SQLite page read of the embedded profile already does.
+ */
+export const SYNC_READ_MAX_BYTES = 64 * 1024;
 
 /**
  * Blobs as files: `<root>/<bucket>/<id[0..2]>/<id[2..4]>/<id>`. A put streams into a temporary
@@ -93,8 +102,9 @@ export class FileBlobStore implements BlobStorage {
   }
 
   async readBytes(bucket: string, blobId: BlobId): Promise<Buffer> {
+    const file = this.pathOf(bucket, blobId);
     try {
-      return await fs.readFile(this.pathOf(bucket, blobId));
+      return readSmallFileSync(file) ?? (await fs.readFile(file));
     } catch (err) {
       throw notFound(err, bucket, blobId);
     }
@@ -223,6 +233,27 @@ async function renameCreatingDirectory(from: string, to: string): Promise<void> 
       await syncDirectory(path.dirname(dir));
       if (dir === created || dir.length <= created.length) break;
     }
+  }
+}
+
+/** The whole file when it holds at most SYNC_READ_MAX_BYTES; null when it is larger. */
+function readSmallFileSync(file: string): Buffer | null {
+  const fd = openSync(file, 'r');
+  try {
+    const { size } = fstatSync(fd);
+    if (size > SYNC_READ_MAX_BYTES) return null;
+    // One byte more than the size: a file that grew since fstat is read up to the limit, then refused below.
+    const buffer = Buffer.allocUnsafe(size + 1);
+    let length = 0;
+    for (;;) {
+      const read = readSync(fd, buffer, length, buffer.length - length, null);
+      if (read === 0) break;
+      length += read;
+      if (length === buffer.length) return null;
+    }
+    return buffer.subarray(0, length);
+  } finally {
+    closeSync(fd);
   }
 }
 

@@ -4,7 +4,7 @@ import { AlreadyExistsError, InvalidInputError, NotFoundError, PermanentError } 
  * Response codes of RFC 5530 (and RFC 9051 `HASCHILDREN`, RFC 5464 `METADATA`) that the IMAP edge
  * puts in its `NO [CODE]`; JMAP and WebAdmin map them to their own errors.
  */
-export type MailboxErrorCode = 'NONEXISTENT' | 'ALREADYEXISTS' | 'NOPERM' | 'CANNOT' | 'HASCHILDREN' | 'LIMIT' | 'METADATA TOOMANY' | 'METADATA MAXSIZE' | 'OVERQUOTA';
+export type MailboxErrorCode = 'NONEXISTENT' | 'ALREADYEXISTS' | 'NOPERM' | 'CANNOT' | 'HASCHILDREN' | 'LIMIT' | 'METADATA TOOMANY' | 'METADATA MAXSIZE' | 'OVERQUOTA' | 'USEATTR';
 
 /** Every mailbox error carries the response code the protocols answer with. */
 export interface CodedMailboxError {
@@ -17,6 +17,14 @@ export class MailboxNotFoundError extends NotFoundError implements CodedMailboxE
 
 export class MailboxExistsError extends AlreadyExistsError implements CodedMailboxError {
   readonly code = 'ALREADYEXISTS' as const;
+}
+
+/**
+ * Another mailbox of the owner holds the special-use role (RFC 6154 §3 `USEATTR`): a role names
+ * one mailbox per user (the JMAP model), enforced by the store even between concurrent creates.
+ */
+export class MailboxRoleTakenError extends AlreadyExistsError implements CodedMailboxError {
+  readonly code = 'USEATTR' as const;
 }
 
 /** Empty, too long, too deep, bad characters, delimiter abuse (`a..b`, `.a`, `a.`). */
@@ -74,6 +82,7 @@ export function mailboxErrorCode(err: unknown): MailboxErrorCode | undefined {
     if (
       err instanceof MailboxNotFoundError ||
       err instanceof MailboxExistsError ||
+      err instanceof MailboxRoleTakenError ||
       err instanceof InvalidMailboxNameError ||
       err instanceof NoRightError ||
       err instanceof HasChildrenError ||

@@ -82,6 +82,12 @@ export interface MailboxManager extends MailboxStore {
   renameMailbox(user: string, from: MailboxRef, to: MailboxRef): Promise<MailboxInfo>;
   /** Deletes a mailbox without children (HasChildrenError otherwise); INBOX cannot be deleted. */
   deleteMailbox(user: string, ref: MailboxRef): Promise<void>;
+  /**
+   * Deletes the user's own INBOX when the account's mailboxes go away (username change): only an
+   * empty INBOX without children (MailboxOperationError / HasChildrenError otherwise, so no
+   * message is lost); nothing when there is none. A later delivery or login provisions a new one.
+   */
+  deleteInbox(user: string): Promise<void>;
 
   subscribe(user: string, name: string): Promise<void>;
   unsubscribe(user: string, name: string): Promise<void>;

@@ -10,7 +10,12 @@ import type { MailboxAcl } from './rights';
  * contract suites through the manager.
  */
 export interface MailboxMapper {
-  /** MailboxExistsError when the owner has a mailbox of that name. */
+  /**
+   * MailboxExistsError when the owner has a mailbox of that name; MailboxRoleTakenError when the
+   * mailbox has a role another mailbox of the owner holds. Atomic: of concurrent inserts with one
+   * role, one wins; a refused insert leaves nothing behind. Deleting a mailbox frees its role;
+   * renaming keeps it.
+   */
   insertMailbox(mailbox: NewMailbox): Promise<MailboxInfo>;
   findMailboxByName(owner: string, name: string): Promise<MailboxInfo | null>;
   findMailboxById(id: string): Promise<MailboxInfo | null>;
@@ -58,6 +63,8 @@ export interface MailboxMapper {
   /** Messages in ascending UID order, streamed page by page. */
   listMessages(mailboxId: string, range: UidRange): AsyncIterable<MessageRecord>;
   listUids(mailboxId: string): Promise<number[]>;
+  /** The lowest UID of a message without \\Seen; null when every message is seen. */
+  firstUnseenUid(mailboxId: string): Promise<number | null>;
   updateFlags(mailboxId: string, ranges: readonly UidRange[], update: FlagUpdate): Promise<FlagUpdateResult>;
   /** Removes the messages of `ranges` flagged `\Deleted`; records each with the expunge MODSEQ. */
   expunge(mailboxId: string, ranges: readonly UidRange[]): Promise<ExpungedMessage[]>;

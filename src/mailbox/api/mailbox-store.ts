@@ -109,6 +109,8 @@ export interface MailboxStore {
   listMessages(mailboxId: string, range: UidRange): AsyncIterable<MessageMetadata>;
   /** All UIDs in ascending order (for IMAP sequence-number mapping). */
   listUids(mailboxId: string): Promise<number[]>;
+  /** The lowest UID of a message without \\Seen (IMAP4rev1 SELECT's `OK [UNSEEN n]`); null when every message is seen. */
+  firstUnseenUid(mailboxId: string): Promise<number | null>;
   /** Adds flags to the messages of the range; returns the updated messages. */
   addFlags(mailboxId: string, range: UidRange, flags: string[]): Promise<MessageMetadata[]>;
 }

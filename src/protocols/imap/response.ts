@@ -51,9 +51,22 @@ export function ok(text: string, code?: string): TaggedResult {
   return code === undefined ? { status: 'OK', text } : { status: 'OK', code, text };
 }
 
-/** The tagged line; control characters in the text (error messages may quote input) become spaces. */
-export function formatTagged(tag: string, result: TaggedResult): string {
+/**
+ * The tagged line; control characters in the text (error messages may quote input) become spaces.
+ * `sevenBit`: the client has not enabled IMAP4rev2, whose resp-text alone may carry UTF-8 (RFC 9051
+ * Appendix E item 24; RFC 3501 TEXT-CHAR is 7-bit): runs of other characters (a mailbox name in an
+ * error) are written in modified UTF-7, the spelling such a client uses for names.
+ */
+export function formatTagged(tag: string, result: TaggedResult, sevenBit = false): string {
   const code = result.code === undefined ? '' : `[${result.code}] `;
   // eslint-disable-next-line no-control-regex
-  return `${tag} ${result.status} ${code}${result.text.replace(/[\x00-\x1f\x7f]/g, ' ')}`;
+  const text = result.text.replace(/[\x00-\x1f\x7f]/g, ' ');
+  return `${tag} ${result.status} ${code}${sevenBit ? text.replace(/[^ -~]+/g, modifiedUtf7Run) : text}`;
+}
+
+/** A run of non-ASCII characters in modified UTF-7 (RFC 3501 §5.1.3): `&` + base64 of UTF-16BE, `,` for `/`, `-`. */
+function modifiedUtf7Run(run: string): string {
+  const utf16 = Buffer.alloc(run.length * 2);
+  for (let i = 0; i < run.length; i++) utf16.writeUInt16BE(run.charCodeAt(i), i * 2);
+  return `&${utf16.toString('base64').replace(/=+$/, '').replace(/\//g, ',')}-`;
 }

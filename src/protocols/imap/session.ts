@@ -382,7 +382,7 @@ export class ImapSession {
   }
 
   private async complete(tag: string | null, result: TaggedResult): Promise<void> {
-    await this.writer.line(formatTagged(tag ?? '*', result));
+    await this.writer.line(formatTagged(tag ?? '*', result, !this.isEnabled('IMAP4REV2')));
     const after = this.afterTagged;
     this.afterTagged = null;
     if (result.status === 'OK') after?.();

@@ -50,6 +50,12 @@ function smtpError(responseCode: number, message: string): Error & { responseCod
 export class SmtpServer {
   private readonly server: SMTPServer;
   private readonly authFailures = new Map<string, number>();
+  /**
+   * Per SMTP transaction (smtp-server gives each MAIL FROM a new envelope object): the local-domain
+   * answers, so the recipients of one domain in one mail cost one domain look-up, not one each.
+   * Nothing outlives the transaction: the next MAIL FROM asks the domain list again.
+   */
+  private readonly localDomains = new WeakMap<object, Map<string, Promise<boolean>>>();
 
   constructor(
     private readonly deps: SmtpDeps,
@@ -172,8 +178,34 @@ export class SmtpServer {
     } catch {
       throw smtpError(553, `5.1.3 Invalid recipient address <${address}>`);
     }
-    const decision = await decideRecipient(this.deps, normalize(address), domain);
+    const decision = await decideRecipient(this.transactionPolicy(session), normalize(address), domain);
     if (!decision.accept) throw smtpError(decision.code, decision.message);
+  }
+
+  /** The recipient policy with the local-domain answers memoised for this session's current transaction. */
+  private transactionPolicy(session: SMTPServerSession): RecipientPolicyDeps {
+    const envelope = session.envelope as object;
+    let known = this.localDomains.get(envelope);
+    if (!known) {
+      known = new Map();
+      this.localDomains.set(envelope, known);
+    }
+    const domains = known;
+    return {
+      rrt: this.deps.rrt,
+      userExists: (address) => this.deps.userExists(address),
+      isLocalDomain: (domain) => {
+        const key = domain.toLowerCase();
+        let answer = domains.get(key);
+        if (!answer) {
+          answer = this.deps.isLocalDomain(domain);
+          domains.set(key, answer);
+          // A failed look-up is not remembered: the next recipient asks again.
+          answer.catch(() => domains.delete(key));
+        }
+        return answer;
+      },
+    };
   }
 
   private async receive(stream: SMTPServerDataStream, session: SMTPServerSession): Promise<string> {

@@ -5,6 +5,7 @@
  * | table | key → columns | access path / write rule |
  * |---|---|---|
  * | `mailbox` | `id` → owner, name, uid_validity, role | mailbox by id |
+ * | `mailbox_role` | `(owner)`, role → mailbox_id, claimed_at | one mailbox per special-use role. LWT only: claimed after the path, released on delete, kept by rename (see `cassandra-mailbox-roles.ts`) |
  * | `mailbox_path` | `(owner)`, name → mailbox_id | a user's mailboxes in one slice; children of `a` are the slice `a.`…`a/`. LWT only (`IF NOT EXISTS` / `IF mailbox_id = ?`): one winner for concurrent creates and renames |
  * | `mailbox_sequence` | `mailbox_id` → next_uid, highest_modseq | UID/MODSEQ allocation, LWT compare-and-set only, coalesced per node (SequenceAllocator) |
  * | `mailbox_counters` | `mailbox_id` → message_count, unseen_count, total_size (counters) | STATUS without reading messages; like James' counters they can drift on retries and are recomputable |
@@ -26,7 +27,7 @@
  */
 import { types } from 'cassandra-driver';
 import { TemporaryError } from '../../core/errors';
-import { MailboxExistsError, MailboxNotFoundError } from '../../mailbox/api/errors';
+import { MailboxExistsError, MailboxNotFoundError, MailboxRoleTakenError } from '../../mailbox/api/errors';
 import { SEEN, applyFlags, hasFlag } from '../../mailbox/api/flags';
 import {
   EXPUNGE_LOG_WINDOW,
@@ -44,8 +45,10 @@ import {
   ThreadEntry,
 } from '../../mailbox/api/mailbox-mapper';
 import type { MailboxInfo, MailboxRole, MessageRecord, UidRange } from '../../mailbox/api/mailbox-store';
+import { ALL_UIDS } from '../../mailbox/api/mailbox-store';
 import type { MailboxAcl } from '../../mailbox/api/rights';
 import type { MessageSummary } from '../../mime/parsed-message';
+import { MailboxRoleClaims } from './cassandra-mailbox-roles';
 import { SequenceAllocator, sleep } from './cassandra-sequence-allocator';
 import type { CassandraSession } from './cassandra-session';
 
@@ -90,6 +93,7 @@ interface Statement {
 
 export class CassandraMailboxStore implements MailboxMapper {
   private readonly sequences: SequenceAllocator;
+  private readonly roles: MailboxRoleClaims;
   private readonly q: Record<string, string>;
   private readonly locks = new Map<string, Promise<void>>();
   private readonly expungeLogWindow: number;
@@ -101,11 +105,13 @@ export class CassandraMailboxStore implements MailboxMapper {
   ) {
     this.expungeLogWindow = options.expungeLogWindow ?? EXPUNGE_LOG_WINDOW;
     this.sequences = new SequenceAllocator(session);
+    this.roles = new MailboxRoleClaims(session);
     const t = (name: string) => session.table(name);
     this.q = {
       insertMailbox: `INSERT INTO ${t('mailbox')} (id, owner, name, uid_validity, role) VALUES (?, ?, ?, ?, ?)`,
       deleteMailbox: `DELETE FROM ${t('mailbox')} WHERE id = ?`,
       renameMailbox: `UPDATE ${t('mailbox')} SET name = ? WHERE id = ?`,
+      setRole: `UPDATE ${t('mailbox')} SET role = ? WHERE id = ?`,
       deleteSequence: `DELETE FROM ${t('mailbox_sequence')} WHERE mailbox_id = ? IF EXISTS`,
       insertPath: `INSERT INTO ${t('mailbox_path')} (owner, name, mailbox_id) VALUES (?, ?, ?) IF NOT EXISTS`,
       deletePath: `DELETE FROM ${t('mailbox_path')} WHERE owner = ? AND name = ? IF mailbox_id = ?`,
@@ -170,15 +176,43 @@ export class CassandraMailboxStore implements MailboxMapper {
 
   async insertMailbox(mailbox: NewMailbox): Promise<MailboxInfo> {
     // The rows the path will point to exist before the path does: a reader who finds the path finds the mailbox.
-    await this.session.execute(this.q.insertMailbox, [mailbox.id, mailbox.owner, mailbox.name, mailbox.uidValidity, mailbox.role]);
+    // The row gets its role only once the role is claimed (after the name): readers never see two holders,
+    // and of concurrent creates of one name the name decides first (ALREADYEXISTS, as on SQLite).
+    await this.session.execute(this.q.insertMailbox, [mailbox.id, mailbox.owner, mailbox.name, mailbox.uidValidity, null]);
     await this.sequences.initialize(mailbox.id);
     const claimed = await this.session.execute(this.q.insertPath, [mailbox.owner, mailbox.name, mailbox.id]);
     if (!claimed.wasApplied()) {
-      await this.session.execute(this.q.deleteSequence, [mailbox.id]);
-      await this.session.execute(this.q.deleteMailbox, [mailbox.id]);
+      await this.removeUnclaimed(mailbox.id);
       throw new MailboxExistsError(`Mailbox ${mailbox.name} already exists`);
     }
+    if (mailbox.role !== null) {
+      let holds = false;
+      try {
+        holds = await this.roles.claim(mailbox.owner, mailbox.role, mailbox.id);
+        if (holds) await this.session.execute(this.q.setRole, [mailbox.role, mailbox.id]);
+      } catch (err) {
+        // Best effort: what is left behind is recognised as stale by the next claim (see MailboxRoleClaims).
+        if (holds) await this.roles.release(mailbox.owner, mailbox.role, mailbox.id).catch(() => undefined);
+        await this.removeClaimedPath(mailbox).catch(() => undefined);
+        throw err;
+      }
+      if (!holds) {
+        await this.removeClaimedPath(mailbox);
+        throw new MailboxRoleTakenError(`Another mailbox of ${mailbox.owner} has the role ${mailbox.role}`);
+      }
+    }
     return { ...mailbox, uidNext: 1, highestModSeq: 0, messageCount: 0, unseenCount: 0, size: 0 };
+  }
+
+  /** Undoes an insert refused after its name was claimed: the name goes first, then the rows. */
+  private async removeClaimedPath(mailbox: NewMailbox): Promise<void> {
+    await this.session.execute(this.q.deletePath, [mailbox.owner, mailbox.name, mailbox.id]);
+    await this.removeUnclaimed(mailbox.id);
+  }
+
+  private async removeUnclaimed(id: string): Promise<void> {
+    await this.session.execute(this.q.deleteSequence, [id]);
+    await this.session.execute(this.q.deleteMailbox, [id]);
   }
 
   async findMailboxByName(owner: string, name: string): Promise<MailboxInfo | null> {
@@ -228,7 +262,10 @@ export class CassandraMailboxStore implements MailboxMapper {
 
   async deleteMailbox(id: string, owner: string, name: string): Promise<void> {
     // The path goes first: from then on nobody finds the mailbox by name; appends by id fail once the sequence row is gone.
+    const role = ((await this.session.execute(this.q.selectMailbox, [id])).first()?.get('role') as MailboxRole | null | undefined) ?? null;
     await this.session.execute(this.q.deletePath, [owner, name, id]);
+    // Then its role is free for another mailbox (a claim taken over meanwhile is left alone).
+    if (role !== null) await this.roles.release(owner, role, id);
     await this.session.execute(this.q.deleteSequence, [id]);
     const locations: Statement[] = [];
     for await (const row of this.session.rows(`SELECT uid, message_id FROM ${this.session.table('message')} WHERE mailbox_id = ?`, [id], UID_PAGE_SIZE)) {
@@ -521,6 +558,17 @@ export class CassandraMailboxStore implements MailboxMapper {
       const message = toMessage(row);
       if (message) yield message;
     }
+  }
+
+  /**
+   * Reads the mailbox in UID order up to its first unseen message: O(messages before it). James
+   * keeps a `firstUnseen` table for this; here IMAP asks only when the unseen counter is not 0.
+   */
+  async firstUnseenUid(mailboxId: string): Promise<number | null> {
+    for await (const message of this.listMessages(mailboxId, ALL_UIDS)) {
+      if (!message.flags.some((flag) => flag.toLowerCase() === '\\seen')) return message.uid;
+    }
+    return null;
   }
 
   async listUids(mailboxId: string): Promise<number[]> {

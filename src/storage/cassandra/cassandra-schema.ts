@@ -28,6 +28,8 @@
  *   `mail_repository_mail` (repository, key) → mail JSON: one small partition per mail so a large
  *   error repository does not make one huge partition.
  */
+import type { Logger } from 'pino';
+import type { CassandraSession } from './cassandra-session';
 import { DOMAINS_SCHEMA } from './schema/domains';
 import { EVENTS_SCHEMA } from './schema/events';
 import { MAILBOX_SCHEMA } from './schema/mailbox';
@@ -47,8 +49,12 @@ export interface CassandraSchemaArea {
   name: string;
   /** Tables holding data (emptied by `truncate`). */
   tables: readonly string[];
-  migrations: (keyspace: string) => string[][];
+  /** Each version: CQL statements, or data steps (idempotent too) run in order with them. */
+  migrations: (keyspace: string) => (string | CassandraDataMigration)[][];
 }
+
+/** A data step of a schema version (backfill, clean-up), run by the migrating node. */
+export type CassandraDataMigration = (session: CassandraSession, logger?: Logger) => Promise<void>;
 
 export const SCHEMA_AREAS: readonly CassandraSchemaArea[] = [MAILBOX_SCHEMA, USERS_SCHEMA, DOMAINS_SCHEMA, MAIL_REPOSITORY_SCHEMA, EVENTS_SCHEMA, RRT_SCHEMA, DELEGATION_SCHEMA, LOGIN_THROTTLE_SCHEMA, QUOTA_SCHEMA, EVENT_STORE_SCHEMA, VACATION_SCHEMA];
 

@@ -80,7 +80,7 @@ export class CassandraSession {
     }
     const session = new CassandraSession(client, keyspace, config.contactPoints);
     try {
-      await session.migrate(config.replicationFactor);
+      await session.migrate(config.replicationFactor, logger);
     } catch (err) {
       await client.shutdown().catch(() => undefined);
       throw new Error(`Cannot create the Cassandra schema in keyspace ${keyspace} at ${address}: ${errorMessage(err)}`);
@@ -135,7 +135,7 @@ export class CassandraSession {
     await this.client.execute(statement, [], { prepare: false, readTimeout: CASSANDRA_DDL_TIMEOUT_MS });
   }
 
-  private async migrate(replicationFactor: number): Promise<void> {
+  private async migrate(replicationFactor: number, logger?: Logger): Promise<void> {
     await this.ddl(`CREATE KEYSPACE IF NOT EXISTS ${this.keyspace} WITH replication = {'class': 'SimpleStrategy', 'replication_factor': ${replicationFactor}}`);
     await this.ddl(`CREATE TABLE IF NOT EXISTS ${this.table('schema_version')} (name text PRIMARY KEY, version int)`);
     for (const area of SCHEMA_AREAS) {
@@ -143,7 +143,10 @@ export class CassandraSession {
       const current = row ? Number(row.get('version')) : 0;
       const migrations = area.migrations(this.keyspace);
       for (let version = current; version < migrations.length; version++) {
-        for (const statement of migrations[version]) await this.ddl(statement);
+        for (const step of migrations[version]) {
+          if (typeof step === 'string') await this.ddl(step);
+          else await step(this, logger);
+        }
         await this.execute(`UPDATE ${this.table('schema_version')} SET version = ? WHERE name = ?`, [version + 1, area.name]);
       }
     }

@@ -12,21 +12,19 @@ interface PendingWrite {
 const OK = Symbol('ok');
 
 /**
- * Group commit for small writes of event listeners (search index, quota usage). With
- * `synchronous=FULL` every commit costs an fsync of the WAL, on the main thread: that fsync, not
- * the SQL, is what a per-event transaction spends. Writes queued while the event loop is busy are
- * run in one IMMEDIATE transaction, each in its own savepoint so one failing write fails alone;
- * each promise settles after the commit, so a resolved write is as durable as before.
+ * The one queue of a database connection: every GroupCommit on the same connection (search
+ * index, quota usage…) shares it, so their writes of one event-loop turn share one commit.
  */
-export class GroupCommit {
+class CommitQueue {
   private pending: PendingWrite[] = [];
   private readonly one: (work: () => void) => void;
+  /** Transactions committed (or attempted) so far. */
+  flushes = 0;
 
   constructor(private readonly db: Database.Database) {
     this.one = db.transaction((work: () => void) => work());
   }
 
-  /** Runs `work` (synchronous SQL) in the next group transaction. */
   run(work: () => void): Promise<void> {
     return new Promise((resolve, reject) => {
       this.pending.push({ work, resolve, reject });
@@ -38,6 +36,7 @@ export class GroupCommit {
     const batch = this.pending.splice(0, MAX_GROUP_COMMIT_WRITES);
     if (this.pending.length > 0) setImmediate(() => this.flush());
     if (batch.length === 0) return;
+    this.flushes++;
     const outcomes: unknown[] = [];
     try {
       this.db
@@ -57,5 +56,38 @@ export class GroupCommit {
       return;
     }
     batch.forEach((item, i) => (outcomes[i] === OK ? item.resolve() : item.reject(outcomes[i])));
+  }
+}
+
+const queues = new WeakMap<Database.Database, CommitQueue>();
+
+/**
+ * Group commit for small writes of event listeners (search index, quota usage). With
+ * `synchronous=FULL` every commit costs an fsync of the WAL, on the main thread: that fsync, not
+ * the SQL, is what a per-event transaction spends. Writes queued while the event loop is busy —
+ * by any GroupCommit of the same connection — are run in one IMMEDIATE transaction, each in its
+ * own savepoint so one failing write fails alone; each promise settles after the commit, so a
+ * resolved write is as durable as before.
+ */
+export class GroupCommit {
+  private readonly queue: CommitQueue;
+
+  constructor(db: Database.Database) {
+    let queue = queues.get(db);
+    if (!queue) {
+      queue = new CommitQueue(db);
+      queues.set(db, queue);
+    }
+    this.queue = queue;
+  }
+
+  /** Runs `work` (synchronous SQL) in the next group transaction. */
+  run(work: () => void): Promise<void> {
+    return this.queue.run(work);
+  }
+
+  /** Group transactions run so far on this connection, by every GroupCommit sharing it. */
+  get transactions(): number {
+    return this.queue.flushes;
   }
 }

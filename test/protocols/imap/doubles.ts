@@ -143,6 +143,10 @@ export class MemoryMailboxStore implements MailboxStore {
     return this.list(mailboxId).map((m) => m.uid);
   }
 
+  async firstUnseenUid(mailboxId: string): Promise<number | null> {
+    return this.list(mailboxId).find((m) => !m.flags.some((flag) => flag.toLowerCase() === '\\seen'))?.uid ?? null;
+  }
+
   async addFlags(mailboxId: string, range: UidRange, flags: string[]): Promise<MessageMetadata[]> {
     const updated: MessageMetadata[] = [];
     for (const message of this.list(mailboxId)) {
@@ -200,6 +204,17 @@ export class RawClient {
       this.waiting?.();
     });
     socket.on('error', () => undefined);
+  }
+
+  /** Connects and logs in with LOGIN; rejects with the server's answer when it is not OK. */
+  static async login(port: number, user: string, password: string): Promise<RawClient> {
+    const { client } = await RawClient.connect(port);
+    const answer = (await client.command('l1', `LOGIN ${user} "${password}"`)).at(-1) ?? '';
+    if (!answer.startsWith('l1 OK')) {
+      client.close();
+      throw new Error(`LOGIN ${user} failed: ${answer}`);
+    }
+    return client;
   }
 
   static async connect(port: number): Promise<{ client: RawClient; greeting: string }> {

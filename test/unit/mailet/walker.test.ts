@@ -28,6 +28,8 @@ const registry = new MailetRegistry(
     defineMailet({ name: 'Deliver', service: async (m) => ({ ...m, state: GHOST }) }),
     defineMailet({ name: 'Store', service: async (m) => ({ ...m, state: GHOST }) }),
     defineMailet({ name: 'Noop', service: async (m) => m }),
+    defineMailet({ name: 'Reorder', service: async (m) => ({ ...m, recipients: [...m.recipients].reverse() }) }),
+    defineMailet({ name: 'KeepLocal', service: async (m) => ({ ...m, recipients: m.recipients.filter(isLocal) }) }),
     defineMailet({ name: 'Boom', service: async () => { throw new Error('mailet exploded'); } }),
     defineMailet({ name: 'Durable', execution: 'activity', service: async (m) => ({ ...m, state: GHOST }) }),
   ],
@@ -81,6 +83,38 @@ describe('walkGraph', () => {
     const { trace } = await walkGraph(transport, mail(['a@local.org', 'c@local.org']), executor);
     expect(served.map((s) => s.mailet)).toEqual(['ToProcessor', 'Deliver']);
     expect(trace.some((t) => t.event === 'split')).toBe(false);
+  });
+
+  it('lists the recipients in a mailet trace entry only when the mailet changed them', async () => {
+    const g = graph([
+      {
+        name: 'root',
+        steps: [
+          { matcher: 'All', mailet: 'Noop' },
+          { matcher: 'All', mailet: 'KeepLocal' },
+          { matcher: 'All', mailet: 'Noop' },
+          { matcher: 'All', mailet: 'Reorder' },
+          { matcher: 'All', mailet: 'Deliver' },
+        ],
+      },
+    ]);
+    const { trace } = await walkGraph(g, mail(['a@local.org', 'b@remote.org', 'c@local.org']), executor);
+    const mailets = trace.filter((t) => t.event === 'mailet');
+    expect(mailets).toEqual([
+      { event: 'mailet', mail: 'm1', processor: 'root', index: 0, mailet: 'Noop', state: 'root' },
+      { event: 'mailet', mail: 'm1', processor: 'root', index: 1, mailet: 'KeepLocal', recipients: ['a@local.org', 'c@local.org'], state: 'root' },
+      { event: 'mailet', mail: 'm1', processor: 'root', index: 2, mailet: 'Noop', state: 'root' },
+      // Same addresses in another order is a change: the order is what later mailets see.
+      { event: 'mailet', mail: 'm1', processor: 'root', index: 3, mailet: 'Reorder', recipients: ['c@local.org', 'a@local.org'], state: 'root' },
+      { event: 'mailet', mail: 'm1', processor: 'root', index: 4, mailet: 'Deliver', state: 'ghost' },
+    ]);
+  });
+
+  it('lists an emptied recipient list, then ends the mail', async () => {
+    const g = graph([{ name: 'root', steps: [{ matcher: 'All', mailet: 'KeepLocal' }, { matcher: 'All', mailet: 'Deliver' }] }]);
+    const { trace } = await walkGraph(g, mail(['b@remote.org']), executor);
+    expect(trace).toContainEqual({ event: 'mailet', mail: 'm1', processor: 'root', index: 0, mailet: 'KeepLocal', recipients: [], state: 'root' });
+    expect(trace.at(-1)).toEqual({ event: 'end', mail: 'm1', processor: 'root', reason: 'no-recipients' });
   });
 
   it('runs a notMatch step on the recipients the matcher did not match', async () => {

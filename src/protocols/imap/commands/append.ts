@@ -9,6 +9,7 @@ import { ok } from '../response';
 import type { ImapCommand } from '../types';
 import { mailboxRefArg } from './args';
 import { flagListArg } from './mailbox-args';
+import { mayRead } from './lookup';
 import { announceOldName } from './oldname';
 
 const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
@@ -94,6 +95,7 @@ export const append: ImapCommand = {
     }
     await announceOldName(session, args[0], name, true);
     if (session.selected?.mailbox.id === mailbox.id) await session.reportChanges();
+    if (!(await mayRead(session, name))) return ok('APPEND completed');
     return ok('APPEND completed', `APPENDUID ${mailbox.uidValidity} ${formatNumberSet(appended.map((m) => m.uid))}`);
   },
 };

@@ -5,6 +5,7 @@ import { formatNumberSet } from '../search/query';
 import type { SelectedMailbox } from '../selected-mailbox';
 import type { CommandContext, ImapCommand } from '../types';
 import { mailboxRefArg } from './args';
+import { mayRead } from './lookup';
 import { messageSetArg } from './mailbox-args';
 
 /** `COPYUID <uidvalidity> <source uids> <target uids>` (RFC 4315), both sets in the same order. */
@@ -21,16 +22,19 @@ export async function runCopy({ args, session }: CommandContext, byUid: boolean,
   const view = session.selected as SelectedMailbox;
   const manager = session.requireManager();
   const user = session.user as string;
-  const target = await manager.getMailbox(user, mailboxRefArg(args[1], session.utf8Names()));
+  const targetRef = mailboxRefArg(args[1], session.utf8Names());
+  const target = await manager.getMailbox(user, targetRef);
   if (!target) throw new ImapNoError('Mailbox does not exist', 'TRYCREATE');
   if (move && view.readOnly) throw new ImapNoError('Mailbox is read-only', 'READ-ONLY');
   const ranges = view.uidRangesFor(set, byUid);
   if (ranges.length === 0) return ok(`${command} completed`);
   const mappings = move ? await manager.moveMessages(user, view.mailbox.id, ranges, target.id) : await manager.copyMessages(user, view.mailbox.id, ranges, target.id);
   if (mappings.length === 0) return ok(`${command} completed`);
-  if (!move) return ok(`${command} completed`, copyUid(target.uidValidity, mappings));
-  // RFC 6851 §4.3: COPYUID in an untagged OK before the expunges.
-  await session.untagged(`OK [${copyUid(target.uidValidity, mappings)}] Moved`);
+  // RFC 9051 §6.4.7: no COPYUID for a target the user cannot read (§6.4.8: the same for MOVE).
+  const withUids = await mayRead(session, targetRef);
+  if (!move) return withUids ? ok(`${command} completed`, copyUid(target.uidValidity, mappings)) : ok(`${command} completed`);
+  // RFC 6851 §4.3 / RFC 9051 §6.4.8: COPYUID in an untagged OK before the expunges.
+  if (withUids) await session.untagged(`OK [${copyUid(target.uidValidity, mappings)}] Moved`);
   const moved = mappings.map((m) => m.sourceUid).filter((uid) => view.sequenceOf(uid) !== null);
   await session.reportExpunged(view.removeUids(moved), moved);
   return ok(`${command} completed`);

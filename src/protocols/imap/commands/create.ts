@@ -1,9 +1,9 @@
+import { MailboxRoleTakenError } from '../../../mailbox/api/errors';
 import type { MailboxRole } from '../../../mailbox/api/mailbox-store';
 import { ImapBadError, ImapNoError } from '../errors';
 import { objectId } from '../object-id';
 import type { ImapValue } from '../parser';
 import { ok } from '../response';
-import type { ImapSession } from '../session';
 import type { ImapCommand } from '../types';
 import { expectArgs } from './args';
 import { createNameArg } from './mailbox-args';
@@ -44,16 +44,16 @@ function useOf(params: ImapValue): string[] | null {
   return uses;
 }
 
-/** The role of the requested uses; `NO [USEATTR]` when unsupported, several, or already held by another mailbox. */
-async function roleOf(session: ImapSession, uses: readonly string[]): Promise<MailboxRole | undefined> {
+/**
+ * The role of the requested uses; `NO [USEATTR]` when unsupported or several. Whether another
+ * mailbox holds it is the store's to decide (atomically, so of concurrent creates one wins).
+ */
+function roleOf(uses: readonly string[]): MailboxRole | undefined {
   if (uses.length === 0) return undefined;
   // A mailbox has at most one role here (the JMAP model: one role per mailbox, one mailbox per role).
   if (uses.length > 1) throw new ImapNoError('Only one special use per mailbox is supported', 'USEATTR');
   const role = CREATABLE_USES.get(uses[0].toUpperCase());
   if (!role) throw new ImapNoError(`Special use ${uses[0].slice(0, 30)} is not supported`, 'USEATTR');
-  const mailboxes = await session.requireManager().listMailboxes(session.user as string);
-  const holder = mailboxes.find((mailbox) => mailbox.role === role);
-  if (holder) throw new ImapNoError(`Special use ${uses[0]} is already held by another mailbox`, 'USEATTR');
   return role;
 }
 
@@ -73,8 +73,15 @@ export const create: ImapCommand = {
     const uses = args.length === 2 ? useOf(args[1]) : null;
     // A special use is the owner's choice: not assignable through the other users' namespace.
     if (uses && uses.length > 0 && typeof name !== 'string') throw new ImapNoError('Special uses apply to your own mailboxes only', 'USEATTR');
-    const role = uses ? await roleOf(session, uses) : undefined;
-    const mailbox = await session.requireManager().createMailbox(session.user as string, name, role ? { role } : undefined);
+    const role = uses ? roleOf(uses) : undefined;
+    let mailbox;
+    try {
+      mailbox = await session.requireManager().createMailbox(session.user as string, name, role ? { role } : undefined);
+    } catch (err) {
+      // Nothing was created (the store undoes a refused create, its new parents included).
+      if (err instanceof MailboxRoleTakenError && uses) throw new ImapNoError(`Special use ${uses[0].slice(0, 30)} is already held by another mailbox`, 'USEATTR');
+      throw err;
+    }
     await announceOldName(session, args[0], name, true);
     // RFC 8474 §4.1: the new mailbox's id in the tagged OK.
     return ok('CREATE completed', session.capabilities().includes('OBJECTID') ? `MAILBOXID (${objectId(mailbox.id)})` : undefined);

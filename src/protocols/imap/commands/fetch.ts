@@ -201,7 +201,10 @@ class MessageContent {
   /** The header block, the empty line after it included: as stored at append when it was kept whole. */
   async headerBlock(): Promise<Buffer> {
     if (this.header) return this.header;
-    const { headers, parsed } = this.message;
+    const { headers } = this.message;
+    // A stored block that ends with its empty line is whole (one cut at the storage limit cannot end with it).
+    if (headers && endsWithEmptyLine(headers)) return (this.header = headers);
+    const parsed = this.message.parsed;
     if (headers && parsed && headers.length === parsed.headerSize) this.header = headers;
     else if (this.whole || this.small) this.header = (await this.bytes()).subarray(0, parsed?.headerSize ?? headerLength(await this.bytes()));
     else this.header = await readHeaderBlock(await this.open());
@@ -228,6 +231,11 @@ class MessageContent {
     if (this.whole || this.small) return (await this.bytes()).subarray(start, end);
     return readRange(await this.open(), start, end - start);
   }
+}
+
+function endsWithEmptyLine(block: Buffer): boolean {
+  const n = block.length;
+  return (n >= 2 && block[n - 1] === 0x0a && block[n - 2] === 0x0a) || (n >= 4 && block[n - 1] === 0x0a && block[n - 2] === 0x0d && block[n - 3] === 0x0a && block[n - 4] === 0x0d);
 }
 
 /** Length of the header block (CRLF CRLF or bare LF LF ends it; without one the message is all header). */
@@ -487,7 +495,6 @@ async function fetchMessage(
   items: readonly FetchItem[],
   markSeen: boolean,
 ): Promise<boolean> {
-  const summary = message.parsed;
   const bodies = new Map<FetchItem, BodyPart>();
   const content = new MessageContent(session, message);
   try {
@@ -544,11 +551,11 @@ async function fetchMessage(
           add(message.threadId ? `THREADID (${objectId(message.threadId)})` : 'THREADID NIL');
           break;
         case 'ENVELOPE':
-          add(summary ? `ENVELOPE ${formatEnvelope(summary.envelope)}` : 'ENVELOPE (NIL NIL NIL NIL NIL NIL NIL NIL NIL NIL)');
+          add(message.parsed ? `ENVELOPE ${formatEnvelope(message.parsed.envelope)}` : 'ENVELOPE (NIL NIL NIL NIL NIL NIL NIL NIL NIL NIL)');
           break;
         case 'BODYSTRUCTURE':
         case 'BODY':
-          add(`${item.kind} ${summary ? formatBodyStructure(summary.structure, item.kind === 'BODYSTRUCTURE') : '("text" "plain" NIL NIL NIL "7bit" 0 0)'}`);
+          add(`${item.kind} ${message.parsed ? formatBodyStructure(message.parsed.structure, item.kind === 'BODYSTRUCTURE') : '("text" "plain" NIL NIL NIL "7bit" 0 0)'}`);
           break;
         case 'body':
         case 'binary': {

@@ -90,6 +90,8 @@ interface Entry {
   name: string;
   mailbox: Mailbox | null;
   role: MailboxRole | null;
+  /** RFC 4314 rights on another user's mailbox; null for the user's own. */
+  rights?: string | null;
 }
 
 export async function runList({ args, session }: CommandContext, lsub: boolean): Promise<TaggedResult> {
@@ -103,21 +105,22 @@ export async function runList({ args, session }: CommandContext, lsub: boolean):
     await session.untagged(`${command} (\\Noselect) ${delimiter} ${formatString(root)}`);
     return ok(`${command} completed`);
   }
-  const matchers = patterns.map((pattern) => {
+  // RFC 9051 §6.3.9: a syntactically valid pattern the server does not accept (invalid modified
+  // UTF-7) MUST be silently ignored: it matches nothing, and LIST still answers OK.
+  const matchers = patterns.flatMap((pattern) => {
     const decoded = session.utf8Names() ? (reference + pattern).normalize('NFC') : decodeMailboxName(reference + pattern);
-    if (decoded === null) throw new ImapBadError('Invalid mailbox name encoding');
-    return compileListPattern(decoded, MAILBOX_DELIMITER);
+    return decoded === null ? [] : [compileListPattern(decoded, MAILBOX_DELIMITER)];
   });
 
   const user = session.user as string;
   const manager = session.manager;
   // With the manager: the user's mailboxes and, in the other users' namespace, those shared with them (`l` right).
-  const mailboxes = manager ? (await manager.listAccessibleMailboxes(user)).map((entry) => entry.mailbox) : await session.deps.mailboxes.listMailboxes(user);
+  const mailboxes = manager ? await manager.listAccessibleMailboxes(user) : (await session.deps.mailboxes.listMailboxes(user)).map((mailbox) => ({ mailbox, rights: null }));
   const entries = new Map<string, Entry>();
-  for (const mailbox of mailboxes) {
+  for (const { mailbox, rights } of mailboxes) {
     const own = mailbox.owner === user;
     const name = own ? normalizeMailboxName(mailbox.name, MAILBOX_DELIMITER) : visibleName(user, mailbox);
-    entries.set(name, { name, mailbox, role: own ? ((mailbox as { role?: MailboxRole | null }).role ?? null) : null });
+    entries.set(name, { name, mailbox, role: own ? ((mailbox as { role?: MailboxRole | null }).role ?? null) : null, rights: own ? null : rights });
   }
   for (const name of [...entries.keys()]) {
     const levels = name.split(MAILBOX_DELIMITER);
@@ -153,13 +156,17 @@ export async function runList({ args, session }: CommandContext, lsub: boolean):
     if (!selects(name) && !childInfo) continue;
     const specialUse = specialUseAttribute(entry.role);
     const attributes: string[] = [];
+    // RFC 9051 §6.3.9.2: a mailbox whose STATUS cannot be had (no `r` right, RFC 4314) is listed
+    // \Noselect without a STATUS response.
+    const statusRefused = opts.status !== null && entry.mailbox !== null && entry.rights != null && !entry.rights.includes('r');
     if (!entry.mailbox) attributes.push(opts.extended && !parents.has(name) ? '\\NonExistent' : '\\Noselect');
+    else if (statusRefused) attributes.push('\\Noselect');
     if (!lsub) attributes.push(parents.has(name) ? '\\HasChildren' : '\\HasNoChildren');
     if (!lsub && isSubscribed && (opts.subscribed || opts.returnSubscribed)) attributes.push('\\Subscribed');
     if (specialUse && !lsub && (!opts.extended || opts.returnSpecialUse || opts.specialUseOnly)) attributes.push(specialUse);
     const extendedData = childInfo ? ` ("CHILDINFO" (${childInfoCriteria.join(' ')}))` : '';
     await session.untagged(`${command} (${attributes.join(' ')}) ${delimiter} ${formatMailboxName(name, session.utf8Names())}${extendedData}`);
-    if (opts.status && entry.mailbox) await session.untagged(await statusLine(session, entry.mailbox, opts.status));
+    if (opts.status && entry.mailbox && !statusRefused) await session.untagged(await statusLine(session, entry.mailbox, opts.status));
   }
   return ok(`${command} completed`);
 }

@@ -26,3 +26,15 @@ export async function lookupMailbox(session: ImapSession, ref: MailboxRef): Prom
 export function visibleName(user: string | null, mailbox: Pick<Mailbox, 'owner' | 'name'>): string {
   return user === null || mailbox.owner === user ? mailbox.name : sharedMailboxName(mailbox.owner, mailbox.name);
 }
+
+/**
+ * Whether the user may read `ref` (RFC 4314 `r`): RFC 9051 §6.3.12 and §6.4.7 forbid APPENDUID
+ * and COPYUID for a mailbox the client can append or copy to but not SELECT/EXAMINE, as they
+ * would disclose information about it. Own mailboxes are always readable.
+ */
+export async function mayRead(session: ImapSession, ref: MailboxRef): Promise<boolean> {
+  const user = session.user as string;
+  const manager = session.manager;
+  if (typeof ref === 'string' || ref.owner === user || !manager) return true;
+  return (await manager.myRights(user, ref)).includes('r');
+}

@@ -4,11 +4,12 @@ import { MAX_SEARCH_CONTENT } from '../limits';
 import { formatString, ok, type TaggedResult } from '../response';
 import { compileSearch, parseContent, type SearchTarget } from '../search/evaluate';
 import { searchContentKeys, type ImapSearchDeps } from '../search/index-search';
+import { candidateRanges, candidateUids } from '../search/candidates';
 import { parseSearch } from '../search/parse';
 import { formatNumberSet, needsContent, needsThread, usesModSeq, type SearchKey, type SearchRequest } from '../search/query';
 import type { ImapValue } from '../parser';
 import { ImapBadError } from '../errors';
-import type { MessageMetadata } from '../../../mailbox/api/mailbox-store';
+import type { MessageMetadata, UidRange } from '../../../mailbox/api/mailbox-store';
 import type { FetchedMessage } from '../../../mailbox/api/mailbox-manager';
 import type { SelectedMailbox } from '../selected-mailbox';
 import type { ImapSession } from '../session';
@@ -47,15 +48,17 @@ export async function forEachMatch(
   const answered = index ? await searchContentKeys(index, view.mailbox.id, uids, key) : null;
   const matches = compileSearch(key, { exists: view.exists, highestUid: view.highestUid, now: new Date(), fromIndex: answered?.fromIndex, saved: new Set(view.savedUids) });
   const withContent = needsContent(key);
-  const range = { from: uids[0], to: uids[uids.length - 1] };
+  // Only the messages the index answers may match are read, when they are few enough.
+  const candidates = answered ? candidateUids(key, answered, uids) : null;
+  const ranges = (candidates && candidateRanges(candidates)) ?? [{ from: uids[0], to: uids[uids.length - 1] }];
   const manager = session.manager;
   // THREADID (RFC 8474) needs the thread of each message, which only the MailboxManager returns.
   const withThread = needsThread(key);
   if (withThread && !manager) throw new ImapBadError('SEARCH THREADID is not supported by this server');
   const source: AsyncIterable<MessageMetadata & Pick<FetchedMessage, 'parsed'>> =
     (withSummary || withThread) && manager
-      ? manager.getMessages(session.user as string, view.mailbox.id, [range], withSummary ? 'headers' : 'metadata')
-      : session.deps.mailboxes.listMessages(view.mailbox.id, range);
+      ? manager.getMessages(session.user as string, view.mailbox.id, ranges, withSummary ? 'headers' : 'metadata')
+      : listRanges(session, view.mailbox.id, ranges);
   for await (const message of source) {
     const sequence = view.sequenceOf(message.uid);
     if (sequence === null) continue;
@@ -74,6 +77,10 @@ export async function forEachMatch(
   }
 }
 
+async function* listRanges(session: ImapSession, mailboxId: string, ranges: readonly UidRange[]): AsyncIterable<MessageMetadata> {
+  for (const range of ranges) yield* session.deps.mailboxes.listMessages(mailboxId, range);
+}
+
 /**
  * SEARCH and UID SEARCH (RFC 3501 §6.4.4) with ESEARCH return options (RFC 4731). Content keys
  * (header, body, text, sent dates) are answered by the search index; keys that must be exact
@@ -87,8 +94,9 @@ export async function runSearch({ tag, args, session }: CommandContext, byUid: b
   try {
     request = parseSearch(args);
   } catch (err) {
-    // RFC 5182 §2.1: a SEARCH RETURN (SAVE) that fails, even on syntax, leaves `$` empty.
-    if (requestsSave(args)) view.savedUids = [];
+    // RFC 9051 §6.4.4.1 (RFC 5182 §2.1): a SEARCH RETURN (SAVE) answered NO (BADCHARSET) leaves
+    // `$` empty; one answered BAD MUST NOT change it.
+    if (!(err instanceof ImapBadError) && requestsSave(args)) view.savedUids = [];
     throw err;
   }
   const results: number[] = [];
@@ -102,8 +110,8 @@ export async function runSearch({ tag, args, session }: CommandContext, byUid: b
       highestModSeq = Math.max(highestModSeq, message.modSeq);
     });
   } catch (err) {
-    // RFC 5182 §2.1: a failed SEARCH RETURN (SAVE) leaves `$` empty.
-    if (save) view.savedUids = [];
+    // RFC 9051 §6.4.4.1: a SEARCH RETURN (SAVE) answered NO leaves `$` empty, a BAD leaves it as it was.
+    if (save && !(err instanceof ImapBadError)) view.savedUids = [];
     throw err;
   }
   results.sort((a, b) => a - b);

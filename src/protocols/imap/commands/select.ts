@@ -1,14 +1,17 @@
 import { ImapBadError, ImapNoError } from '../errors';
 import type { ImapValue } from '../parser';
-import { formatFlags, ok, type TaggedResult } from '../response';
+import { specialUseAttribute } from '../../../mailbox/api/roles';
+import { MAILBOX_DELIMITER, type Mailbox, type MailboxInfo, type MailboxRole } from '../../../mailbox/api/mailbox-store';
+import { formatMailboxName, normalizeMailboxName } from '../mailbox-name';
+import { formatFlags, formatString, ok, type TaggedResult } from '../response';
 import { formatNumberSet } from '../search/query';
 import { SelectedMailbox } from '../selected-mailbox';
 import { resolveSequenceSet, type SequenceRange } from '../sequence-set';
 import type { ImapSession } from '../session';
 import type { CommandContext, ImapCommand } from '../types';
 import { objectId } from '../object-id';
-import { lookupMailbox } from './lookup';
-import { mailboxRefArg } from './args';
+import { lookupMailbox, visibleName } from './lookup';
+import { denormalizedNameArg, mailboxRefArg } from './args';
 import { announceOldName } from './oldname';
 import { sequenceSetArg } from './mailbox-args';
 
@@ -67,6 +70,31 @@ async function resynchronize(session: ImapSession, view: SelectedMailbox, params
   }
 }
 
+/**
+ * RFC 9051 §6.3.2: SELECT/EXAMINE of an IMAP4rev2 session answer a LIST response for the mailbox,
+ * with accurate attributes (children, special use) and OLDNAME when the client named it in
+ * denormalized UTF-8 (§6.3.9.7). That one LIST also stands for `announceOldName`'s.
+ */
+async function selectedListLine(session: ImapSession, mailbox: Mailbox, arg: ImapValue): Promise<string> {
+  const user = session.user as string;
+  const own = mailbox.owner === user;
+  const name = own ? normalizeMailboxName(mailbox.name, MAILBOX_DELIMITER) : visibleName(user, mailbox);
+  const manager = session.manager;
+  // Children the user can see: under an own mailbox only own mailboxes (no ACL work); under another
+  // user's, those shared with the user (`l` right).
+  const visible =
+    own || !manager
+      ? (await session.deps.mailboxes.listMailboxes(user)).map((m) => normalizeMailboxName(m.name, MAILBOX_DELIMITER))
+      : (await manager.listAccessibleMailboxes(user)).map((entry) => visibleName(user, entry.mailbox));
+  const prefix = name + MAILBOX_DELIMITER;
+  const attributes = [visible.some((other) => other.startsWith(prefix)) ? '\\HasChildren' : '\\HasNoChildren'];
+  const specialUse = own ? specialUseAttribute((mailbox as { role?: MailboxRole | null }).role ?? null) : null;
+  if (specialUse) attributes.push(specialUse);
+  const sent = denormalizedNameArg(arg, true);
+  const oldName = sent === null ? '' : ` ("OLDNAME" (${formatMailboxName(sent, true)}))`;
+  return `LIST (${attributes.join(' ')}) ${formatString(MAILBOX_DELIMITER)} ${formatMailboxName(name, true)}${oldName}`;
+}
+
 /** SELECT and EXAMINE (RFC 3501 §6.3.1, §6.3.2). */
 export async function openMailbox({ name: command, args, session }: CommandContext, readOnly: boolean): Promise<TaggedResult> {
   let qresync: QresyncParams | null = null;
@@ -93,11 +121,18 @@ export async function openMailbox({ name: command, args, session }: CommandConte
   const view = new SelectedMailbox(mailbox, readOnly, uids);
   // A message appended between getMailbox and listUids must stay below UIDNEXT.
   const uidNext = Math.max(mailbox.uidNext, view.highestUid + 1);
-  await announceOldName(session, args[0], ref, true);
+  if (session.isEnabled('IMAP4REV2')) await session.untagged(await selectedListLine(session, mailbox, args[0]));
+  else await announceOldName(session, args[0], ref, true);
   await session.untagged(`FLAGS (${SYSTEM_FLAGS})`);
   await session.untagged(`${view.exists} EXISTS`);
   // RFC 9051 removed \Recent and the RECENT response.
-  if (!session.isEnabled('IMAP4REV2')) await session.untagged('0 RECENT');
+  if (!session.isEnabled('IMAP4REV2')) {
+    await session.untagged('0 RECENT');
+    // RFC 3501 §6.3.1: the first unseen message (RFC 9051 dropped it). The counter spares the lookup when all are seen.
+    const firstUnseen = ((mailbox as Partial<MailboxInfo>).unseenCount ?? 1) > 0 ? await mailboxes.firstUnseenUid(mailbox.id) : null;
+    const sequence = firstUnseen === null ? null : view.sequenceOf(firstUnseen);
+    if (sequence !== null) await session.untagged(`OK [UNSEEN ${sequence}] First unseen`);
+  }
   await session.untagged(`OK [UIDVALIDITY ${mailbox.uidValidity}] UIDs valid`);
   await session.untagged(`OK [UIDNEXT ${uidNext}] Predicted next UID`);
   await session.untagged(readOnly ? 'OK [PERMANENTFLAGS ()] Read-only mailbox' : `OK [PERMANENTFLAGS (${SYSTEM_FLAGS} \\*)] Flags permitted`);

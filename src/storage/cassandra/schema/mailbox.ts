@@ -1,8 +1,9 @@
+import { MailboxRoleClaims } from '../cassandra-mailbox-roles';
 import type { CassandraSchemaArea } from '../cassandra-schema';
 
 /**
  * Mailbox area, sized for ~10 million messages on 2+ nodes (layout and write rules in the header
- * of `cassandra-mailbox-store.ts`). Only `mailbox_path`, `mailbox_sequence` and the
+ * of `cassandra-mailbox-store.ts`). Only `mailbox_path`, `mailbox_role`, `mailbox_sequence` and the
  * reservations of `message_delivery` are written with LWT.
  */
 export const MAILBOX_SCHEMA: CassandraSchemaArea = {
@@ -10,6 +11,7 @@ export const MAILBOX_SCHEMA: CassandraSchemaArea = {
   tables: [
     'mailbox',
     'mailbox_path',
+    'mailbox_role',
     'mailbox_sequence',
     'mailbox_counters',
     'message',
@@ -130,5 +132,18 @@ export const MAILBOX_SCHEMA: CassandraSchemaArea = {
     ],
     // 3: per-copy header prefix (LocalDelivery's Delivered-To) before the shared blob; existing rows have none.
     [`ALTER TABLE ${keyspace}.message ADD IF NOT EXISTS header_prefix blob`],
+    // 4: one mailbox per (owner, special-use role), claimed by LWT (see cassandra-mailbox-roles.ts);
+    // the roles of existing mailboxes are claimed, duplicates cleared (the oldest keeps it), logged.
+    [
+      `CREATE TABLE IF NOT EXISTS ${keyspace}.mailbox_role (
+         owner text,
+         role text,
+         mailbox_id uuid,
+         claimed_at timestamp,
+         PRIMARY KEY ((owner), role))`,
+      async (session, logger) => {
+        await new MailboxRoleClaims(session).claimExisting(logger);
+      },
+    ],
   ],
 };

@@ -102,5 +102,33 @@ export const MAILBOX_SCHEMA: SqliteSchemaArea = {
     `
   ALTER TABLE messages ADD COLUMN header_prefix BLOB;
     `,
+    // 4: one mailbox per (owner, role). Where older data has several, the oldest (lowest rowid)
+    // keeps the role and the others lose it; each cleared role is recorded in
+    // mailbox_role_cleared (logged at start-up by logClearedRoles) so nothing vanishes silently.
+    `
+  CREATE TABLE mailbox_role_cleared (
+    mailbox_id TEXT PRIMARY KEY,
+    owner TEXT NOT NULL,
+    name TEXT NOT NULL,
+    role TEXT NOT NULL,
+    kept_mailbox_id TEXT NOT NULL,
+    cleared_at INTEGER NOT NULL,
+    logged INTEGER NOT NULL DEFAULT 0
+  );
+  INSERT INTO mailbox_role_cleared (mailbox_id, owner, name, role, kept_mailbox_id, cleared_at)
+    SELECT m.id, m.owner, m.name, m.role,
+           (SELECT k.id FROM mailboxes k WHERE k.owner = m.owner AND k.role = m.role ORDER BY k.rowid LIMIT 1),
+           CAST(strftime('%s', 'now') AS INTEGER) * 1000
+    FROM mailboxes m
+    WHERE m.role IS NOT NULL
+      AND EXISTS (SELECT 1 FROM mailboxes o WHERE o.owner = m.owner AND o.role = m.role AND o.rowid < m.rowid);
+  UPDATE mailboxes SET role = NULL WHERE id IN (SELECT mailbox_id FROM mailbox_role_cleared);
+  CREATE UNIQUE INDEX mailboxes_owner_role ON mailboxes (owner, role) WHERE role IS NOT NULL;
+    `,
+    // 5: the first unseen message of a mailbox (IMAP4rev1 SELECT's UNSEEN) without a scan: the
+    // index holds only unseen messages, so it costs nothing for the (many) seen ones.
+    `
+  CREATE INDEX messages_unseen ON messages (mailbox_id, uid) WHERE seen = 0;
+    `,
   ],
 };
