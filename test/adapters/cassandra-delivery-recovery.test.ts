@@ -4,34 +4,21 @@ import type { MailboxManager } from '../../src/mailbox/api/mailbox-manager';
 import type { AppendRequest } from '../../src/mailbox/api/mailbox-store';
 import { CassandraMailboxStore } from '../../src/storage/cassandra/cassandra-mailbox-store';
 import { MAILBOX_TABLES } from '../../src/storage/cassandra/cassandra-schema';
-import { CassandraSession } from '../../src/storage/cassandra/cassandra-session';
 import { mailboxFixture, type MailboxFixture } from '../contracts/mailbox-store.contract';
-import { distributedTestConfig, requireEngines } from '../helpers/engines';
+import { useCassandraKeyspace } from '../helpers/store-fixtures';
 
 /**
  * Crash windows of the idempotent append that the contract cannot reach through the port: the
  * rows a writer that died (or is still in flight) leaves behind are written here directly.
  */
-const config = distributedTestConfig();
-let session: CassandraSession;
+const keyspace = useCassandraKeyspace();
 let fixture: MailboxFixture;
 let store: MailboxManager;
 let request: AppendRequest;
 
-beforeAll(async () => {
-  await requireEngines(config, 'cassandra');
-  session = await CassandraSession.connect(config.cassandra);
-}, 120_000);
-
-afterAll(async () => {
-  if (!session) return;
-  await session.dropKeyspace();
-  await session.close();
-}, 60_000);
-
 beforeEach(async () => {
-  await session.truncate(MAILBOX_TABLES);
-  fixture = await mailboxFixture(async () => ({ mapper: new CassandraMailboxStore(session), cleanup: async () => undefined }));
+  await keyspace.session.truncate(MAILBOX_TABLES);
+  fixture = await mailboxFixture(async () => ({ mapper: new CassandraMailboxStore(keyspace.session), cleanup: async () => undefined }));
   store = fixture.manager;
   const blob = await fixture.blobs.put(MAIL_BUCKET, Buffer.from('Subject: the message\r\n\r\nHello\r\n'));
   request = { blobId: blob.blobId, size: blob.size, internalDate: new Date('2024-05-01T10:00:00Z'), flags: ['\\Flagged'], deliveryKey: 'mail-1/rcpt-1' };
@@ -44,17 +31,17 @@ afterEach(async () => {
 /** What a writer leaves after allocating UID 1 / MODSEQ 1 and reserving the key, before storing the message. */
 async function leaveReservation(mailboxId: string, options: { ageMs: number; committed?: boolean }): Promise<string> {
   const messageId = randomUUID();
-  const applied = await session.execute(
-    `UPDATE ${session.table('mailbox_sequence')} SET next_uid = 2, highest_modseq = 1 WHERE mailbox_id = ? IF next_uid = 1 AND highest_modseq = 0`,
+  const applied = await keyspace.session.execute(
+    `UPDATE ${keyspace.session.table('mailbox_sequence')} SET next_uid = 2, highest_modseq = 1 WHERE mailbox_id = ? IF next_uid = 1 AND highest_modseq = 0`,
     [mailboxId],
   );
   expect(applied.wasApplied()).toBe(true);
-  await session.execute(
-    `INSERT INTO ${session.table('message_delivery')} (mailbox_id, delivery_key, uid, modseq, message_id, reserved_at) VALUES (?, ?, 1, 1, ?, ?) IF NOT EXISTS`,
+  await keyspace.session.execute(
+    `INSERT INTO ${keyspace.session.table('message_delivery')} (mailbox_id, delivery_key, uid, modseq, message_id, reserved_at) VALUES (?, ?, 1, 1, ?, ?) IF NOT EXISTS`,
     [mailboxId, request.deliveryKey, messageId, new Date(Date.now() - options.ageMs)],
   );
   if (options.committed) {
-    await session.execute(`UPDATE ${session.table('message_delivery')} SET committed = true WHERE mailbox_id = ? AND delivery_key = ?`, [mailboxId, request.deliveryKey]);
+    await keyspace.session.execute(`UPDATE ${keyspace.session.table('message_delivery')} SET committed = true WHERE mailbox_id = ? AND delivery_key = ?`, [mailboxId, request.deliveryKey]);
   }
   return messageId;
 }
@@ -76,8 +63,8 @@ it('waits for a writer still in flight instead of storing a second copy', async 
   const retry = store.appendMessage(mailbox.id, request);
   await new Promise((resolve) => setTimeout(resolve, 500));
   // The first writer finishes: its message row appears at the reserved UID.
-  await session.execute(
-    `INSERT INTO ${session.table('message')} (mailbox_id, uid, modseq, message_id, blob_id, size, internal_date, flags) VALUES (?, 1, 1, ?, ?, ?, ?, ?) USING TIMESTAMP 1`,
+  await keyspace.session.execute(
+    `INSERT INTO ${keyspace.session.table('message')} (mailbox_id, uid, modseq, message_id, blob_id, size, internal_date, flags) VALUES (?, 1, 1, ?, ?, ?, ?, ?) USING TIMESTAMP 1`,
     [mailbox.id, messageId, request.blobId, request.size, request.internalDate, request.flags],
   );
   expect(await retry).toMatchObject({ uid: 1, messageId });

@@ -9,11 +9,10 @@ import { PermanentError } from '../../src/core/errors';
 import { CassandraBlobReferences } from '../../src/storage/cassandra/cassandra-blob-references';
 import { CassandraMailRepositoryStore } from '../../src/storage/cassandra/cassandra-mail-repository-store';
 import { MAIL_REPOSITORY_TABLES } from '../../src/storage/cassandra/cassandra-schema';
-import { CassandraSession } from '../../src/storage/cassandra/cassandra-session';
 import { migrate } from '../../src/storage/sqlite/schema';
 import { SqliteBlobReferences } from '../../src/storage/sqlite/sqlite-blob-references';
 import { SqliteMailRepositoryStore } from '../../src/storage/sqlite/sqlite-mail-repository-store';
-import { distributedTestConfig, requireEngines } from '../helpers/engines';
+import { useCassandraKeyspace } from '../helpers/store-fixtures';
 
 const blobId = () => randomBytes(32).toString('hex');
 
@@ -109,64 +108,52 @@ describe('SqliteBlobReferences', () => {
 });
 
 describe('CassandraBlobReferences', () => {
-  const config = distributedTestConfig();
-  let session: CassandraSession;
-
-  beforeAll(async () => {
-    await requireEngines(config, 'cassandra');
-    session = await CassandraSession.connect(config.cassandra);
-  }, 120_000);
-
-  afterAll(async () => {
-    if (!session) return;
-    await session.dropKeyspace();
-    await session.close();
-  }, 60_000);
+  const keyspace = useCassandraKeyspace();
 
   beforeEach(async () => {
-    await session.truncate(MAIL_REPOSITORY_TABLES);
+    await keyspace.session.truncate(MAIL_REPOSITORY_TABLES);
   });
 
   it('reads the message table and the mails of the mail repositories', async () => {
-    const source = new CassandraBlobReferences(session);
+    const source = new CassandraBlobReferences(keyspace.session);
     expect(await source.columns()).toEqual(expect.arrayContaining([
       { table: 'message', column: 'blob_id', kind: 'ids' },
       { table: 'mail_repository_mail', column: 'mail', kind: 'json' },
     ]));
     const inRepository = blobId();
-    await new CassandraMailRepositoryStore(session).store('var/mail/error/', 'k1', mail(inRepository));
+    await new CassandraMailRepositoryStore(keyspace.session).store('var/mail/error/', 'k1', mail(inRepository));
     expect(await collect(source)).toContain(inRepository);
   });
 
   it('finds blob ids in tables the mailbox schema adds later (text, set<text>, list<text>)', async () => {
-    await session.client.execute(
-      `CREATE TABLE IF NOT EXISTS ${session.keyspace}.attachments_probe (message_id text PRIMARY KEY, header_blob_id text, part_blob_ids set<text>, thumbnail_blob_ids list<text>, note text)`,
+    await keyspace.session.client.execute(
+      `CREATE TABLE IF NOT EXISTS ${keyspace.session.keyspace}.attachments_probe (message_id text PRIMARY KEY, header_blob_id text, part_blob_ids set<text>, thumbnail_blob_ids list<text>, note text)`,
     );
     const header = blobId();
     const parts = [blobId(), blobId()];
     const thumbnails = [blobId()];
-    await session.execute(`INSERT INTO ${session.keyspace}.attachments_probe (message_id, header_blob_id, part_blob_ids, thumbnail_blob_ids, note) VALUES (?, ?, ?, ?, ?)`, [
+    await keyspace.session.execute(`INSERT INTO ${keyspace.session.keyspace}.attachments_probe (message_id, header_blob_id, part_blob_ids, thumbnail_blob_ids, note) VALUES (?, ?, ?, ?, ?)`, [
       'm1',
       header,
       parts,
       thumbnails,
       'not a reference',
     ]);
-    const ids = await collect(new CassandraBlobReferences(session));
+    const ids = await collect(new CassandraBlobReferences(keyspace.session));
     expect(ids).toEqual(expect.arrayContaining([header, ...parts, ...thumbnails]));
     expect(ids).not.toContain('not a reference');
   });
 
   it('pages through a table larger than one page', async () => {
-    const store = new CassandraMailRepositoryStore(session);
+    const store = new CassandraMailRepositoryStore(keyspace.session);
     const stored = Array.from({ length: 1_200 }, () => blobId());
     await Promise.all(stored.map((id, i) => store.store('var/mail/error/', `k${i}`, mail(id))));
-    const ids = new Set(await collect(new CassandraBlobReferences(session)));
+    const ids = new Set(await collect(new CassandraBlobReferences(keyspace.session)));
     expect(stored.every((id) => ids.has(id))).toBe(true);
   }, 60_000);
 
   it('refuses to scan when a stored mail is not JSON', async () => {
-    await session.execute(`INSERT INTO ${session.table('mail_repository_mail')} (repository, key, mail, stored_at) VALUES (?, ?, ?, ?)`, ['var/mail/error/', 'k', '{not json', new Date()]);
-    await expect(collect(new CassandraBlobReferences(session))).rejects.toThrow(/not JSON/);
+    await keyspace.session.execute(`INSERT INTO ${keyspace.session.table('mail_repository_mail')} (repository, key, mail, stored_at) VALUES (?, ?, ?, ?)`, ['var/mail/error/', 'k', '{not json', new Date()]);
+    await expect(collect(new CassandraBlobReferences(keyspace.session))).rejects.toThrow(/not JSON/);
   });
 });
