@@ -11,7 +11,7 @@
  * Set IMAP_BENCH_PROF=dir to write a CPU profile of the Postflow process (node --cpu-prof).
  */
 import { execFileSync, fork, spawn, type ChildProcess } from 'node:child_process';
-import { chownSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chownSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -111,13 +111,58 @@ interface Figures {
   perSecond: number;
   p50: number;
   p99: number;
+  /** CPU time of the server's processes per operation, µs (contention shows in ops/s, far less in this). */
+  serverCpuUs: number;
 }
 
-function figures(latencies: number[], elapsedMs: number): Figures {
+/** Clock ticks per second of /proc/<pid>/stat times (USER_HZ, 100 on Linux). */
+const CLOCK_TICKS = 100;
+
+/** utime, stime, cutime, cstime of a process, in seconds; 0 when it is gone. */
+function procCpu(pid: number, withChildren: boolean): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // Fields after the command name start at field 3 (state): utime is field 14, stime 15, cutime 16, cstime 17.
+    const at = (n: number): number => Number(fields[n - 3]);
+    return (at(14) + at(15) + (withChildren ? at(16) + at(17) : 0)) / CLOCK_TICKS;
+  } catch {
+    return 0;
+  }
+}
+
+/**
+ * CPU seconds used by `root` and every process below it: live ones, and the children it has
+ * reaped (Dovecot's imap-login and imap processes come and go).
+ */
+function treeCpu(root: number): number {
+  const parents = new Map<number, number>();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      parents.set(Number(entry), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]));
+    } catch {
+      // Exited while listing.
+    }
+  }
+  const below = (pid: number): boolean => {
+    for (let p = pid, hops = 0; p > 1 && hops < 32; p = parents.get(p) ?? 0, hops++) if (p === root) return true;
+    return false;
+  };
+  let total = procCpu(root, true);
+  for (const pid of parents.keys()) if (pid !== root && below(pid)) total += procCpu(pid, false);
+  return total;
+}
+
+function figures(latencies: number[], elapsedMs: number, serverCpuSeconds: number): Figures {
   const sorted = [...latencies].sort((a, b) => a - b);
   const at = (q: number): number => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
-  return { perSecond: (latencies.length / elapsedMs) * 1000, p50: at(0.5), p99: at(0.99) };
+  return { perSecond: (latencies.length / elapsedMs) * 1000, p50: at(0.5), p99: at(0.99), serverCpuUs: (serverCpuSeconds / Math.max(1, latencies.length)) * 1e6 };
 }
+
+/** CPU seconds of the server under test so far (set per server by main). */
+let serverCpu: () => number = () => 0;
 
 /** Runs `count` operations over CONNECTIONS workers; each op gets its worker's client. */
 async function measure<C>(count: number, open: () => Promise<C>, op: (client: C, i: number) => Promise<void>, close: (client: C) => void): Promise<Figures> {
@@ -125,6 +170,7 @@ async function measure<C>(count: number, open: () => Promise<C>, op: (client: C,
   const latencies: number[] = [];
   let next = 0;
   const started = performance.now();
+  const cpuBefore = serverCpu();
   await Promise.all(
     clients.map(async (client) => {
       for (let i = next++; i < count; i = next++) {
@@ -135,8 +181,9 @@ async function measure<C>(count: number, open: () => Promise<C>, op: (client: C,
     }),
   );
   const elapsed = performance.now() - started;
+  const cpu = serverCpu() - cpuBefore;
   clients.forEach(close);
-  return figures(latencies, elapsed);
+  return figures(latencies, elapsed, cpu);
 }
 
 async function benchServer(port: number): Promise<Record<string, Figures>> {
@@ -190,6 +237,8 @@ interface Server {
   port: number;
   /** Resident set size of the server process, bytes (Postflow only). */
   rss?: () => number;
+  /** CPU seconds used by the server's processes since they started. */
+  cpu: () => number;
   stop: () => Promise<void>;
 }
 
@@ -229,6 +278,7 @@ async function startPostflowImap(dir: string): Promise<Server> {
   return {
     port,
     rss: () => Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'))?.[1] ?? 0) * 1024,
+    cpu: () => treeCpu(child.pid as number),
     stop: async () => {
       const exited = new Promise((resolve) => child.once('exit', resolve));
       child.send('stop');
@@ -304,6 +354,7 @@ async function startDovecot(dir: string): Promise<Server> {
   }
   return {
     port: DOVECOT_PORT,
+    cpu: () => treeCpu(child.pid as number),
     stop: async () => {
       child.kill('SIGTERM');
       await new Promise((resolve) => child.once('exit', resolve));
@@ -324,6 +375,7 @@ async function main(): Promise<void> {
     ] as const) {
       if (!SERVERS.has(name.toLowerCase())) continue;
       const server = await start(dir);
+      serverCpu = server.cpu;
       try {
         for (const [operation, result] of Object.entries(await benchServer(server.port))) rows.push([operation, name, result]);
         if (name === 'Postflow' && IDLE_CONNECTIONS > 0) {
@@ -338,12 +390,12 @@ async function main(): Promise<void> {
     rmSync(dir, { recursive: true, force: true });
   }
   console.log(`IMAP bench: ${MESSAGES} messages of ${message(0).length} bytes, ${FETCHES} fetches, ${LOGINS} logins, ${CONNECTIONS} connections, ${((performance.now() - started) / 1000).toFixed(0)} s`);
-  console.log('| operation | server | ops/s | p50 ms | p99 ms | Postflow / Dovecot |');
-  console.log('|---|---|---|---|---|---|');
+  console.log('| operation | server | ops/s | p50 ms | p99 ms | Postflow / Dovecot | server CPU µs/op |');
+  console.log('|---|---|---|---|---|---|---|');
   for (const [operation, server, f] of rows) {
     const dovecot = rows.find(([op, s]) => op === operation && s === 'Dovecot')?.[2];
     const ratio = server === 'Postflow' && dovecot ? (f.perSecond / dovecot.perSecond).toFixed(2) : '';
-    console.log(`| ${operation} | ${server} | ${f.perSecond.toFixed(0)} | ${f.p50.toFixed(2)} | ${f.p99.toFixed(2)} | ${ratio} |`);
+    console.log(`| ${operation} | ${server} | ${f.perSecond.toFixed(0)} | ${f.p50.toFixed(2)} | ${f.p99.toFixed(2)} | ${ratio} | ${f.serverCpuUs.toFixed(0)} |`);
   }
   if (idle) {
     const mb = (bytes: number): string => (bytes / 1024 / 1024).toFixed(0);

@@ -153,6 +153,12 @@ function threadCpuSeconds(perThread = false): Map<string, number> {
   return byName;
 }
 
+/** Bytes this process wrote (`write_bytes`: to the storage layer, so SQLite's WAL and checkpoints and the blob files). */
+function writtenBytes(): number {
+  const m = /^write_bytes: (\d+)$/m.exec(readFileSync('/proc/self/io', 'utf8'));
+  return m ? Number(m[1]) : Number.NaN;
+}
+
 function percentile(sorted: number[], p: number): number {
   return sorted.length === 0 ? Number.NaN : sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
 }
@@ -230,6 +236,7 @@ async function runPostflow(variant: string, server: TemporalDevServer, temporalP
     const threads0 = threadCpuSeconds();
     const threads1 = threadCpuSeconds(true);
     const temporalCpu0 = treeCpuSeconds(temporalPid);
+    const written0 = writtenBytes();
     const t0 = Date.now();
     const smtpSeconds = await smtpSource(app.ports.smtp!);
     const visibleAt = await waitVisible(`postflow ${variant}`, async () => {
@@ -239,10 +246,12 @@ async function runPostflow(variant: string, server: TemporalDevServer, temporalP
     });
     const cpu = process.cpuUsage(cpu0);
     const temporalCpu = treeCpuSeconds(temporalPid) - temporalCpu0;
+    const writtenKbPerMail = (writtenBytes() - written0) / 1024 / MAILS;
     const threads = [...threadCpuSeconds()].map(([k, v]) => [k, v - (threads0.get(k) ?? 0)] as [string, number]).filter(([, v]) => v >= 0.1);
     await stopProfile();
     threadBreakdown.push(`postflow ${variant}: ${threads.sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k} ${v.toFixed(1)}`).join(', ')}`);
     const single = [...threadCpuSeconds(true)].map(([k, v]) => [k, v - (threads1.get(k) ?? 0)] as [string, number]).sort((a, b) => b[1] - a[1]).slice(0, 8);
+    threadBreakdown.push(`  written by Postflow: ${writtenKbPerMail.toFixed(1)} KB/mail (SQLite WAL, checkpoints, blob files)`);
     threadBreakdown.push(`  busiest threads: ${single.map(([k, v]) => `${k} ${v.toFixed(1)}`).join(', ')}`);
 
     const query = `TaskQueue = "${taskQueue}" AND WorkflowType = "processMail"`;

@@ -34,6 +34,7 @@ import type { CopiedMessage, FlagUpdate, MailboxMapper, MessageLocation } from '
 import { ALL_UIDS, INBOX, type AppendRequest, type MailboxInfo, type MailboxRole, type MessageRecord, type UidRange } from './api/mailbox-store';
 import { ancestorsOf, isDescendant, normalizeMailboxName } from './api/names';
 import { storeParsedMessage } from './store-parsed-message';
+import { newMessageId } from './message-id';
 import { composeContent, deriveWithPrefix, openMessageContent, parseWithPrefix, validateHeaderPrefix } from './message-content';
 import { ALL_RIGHTS, ANYONE, MAX_ACL_ENTRIES, applyRights, effectiveRights, validateIdentifier, type MailboxAcl, type Right } from './api/rights';
 import { DEFAULT_MAILBOXES } from './api/roles';
@@ -282,11 +283,13 @@ export class StoreMailboxManager implements MailboxManager {
   async deleteInbox(user: string): Promise<void> {
     const inbox = await this.mapper.findMailboxByName(user, INBOX);
     if (!inbox) return;
-    // The messages themselves, not the counters (which may drift on Cassandra): no message may go with it.
+    // An early answer for the usual case; the store decides atomically below.
     const uids = await this.mapper.listUids(inbox.id);
     if (uids.length > 0) throw new MailboxOperationError(`INBOX of ${user} still holds ${uids.length} messages`);
     if ((await this.mapper.listMailboxes(user)).some((m) => isDescendant(m.name, INBOX))) throw new HasChildrenError(`INBOX of ${user} has children; delete them first`);
-    await this.mapper.deleteMailbox(inbox.id, user, INBOX);
+    // The store looks at the messages themselves (not the counters, which may drift on Cassandra)
+    // atomically with the delete: a delivery racing it is kept, or fails and is retried, never lost.
+    if (!(await this.mapper.deleteMailboxIfEmpty(inbox.id, user, INBOX))) throw new MailboxOperationError(`INBOX of ${user} still holds messages`);
     this.owners.delete(inbox.id);
     await this.emit({ type: 'MailboxDeleted', user, mailboxId: inbox.id, mailboxName: INBOX, messageCount: 0, totalSize: 0 });
   }
@@ -397,7 +400,7 @@ export class StoreMailboxManager implements MailboxManager {
     }
     if (this.quotaChecker) await this.quotaChecker.checkAddition(owner, 1, size);
     const parsed = await this.parseCopy(request, headerPrefix);
-    const messageId = randomUUID();
+    const messageId = newMessageId();
     const references = threadReferences(parsed);
     const threadId = await this.findThread(owner, parsed, references, messageId);
     const message = await this.mapper.append(mailboxId, {
@@ -497,6 +500,10 @@ export class StoreMailboxManager implements MailboxManager {
     for (const range of ranges) {
       if (fetch === 'metadata') {
         yield* this.mapper.listMessages(mailboxId, range);
+        continue;
+      }
+      if (fetch === 'headers' && this.mapper.listMessagesWithContent) {
+        yield* this.mapper.listMessagesWithContent(mailboxId, range);
         continue;
       }
       let batch: MessageRecord[] = [];

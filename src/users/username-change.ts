@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
-import { InvalidInputError } from '../core/errors';
-import { MailboxRoleTakenError } from '../mailbox/api/errors';
+import { InvalidInputError, TemporaryError } from '../core/errors';
+import { MailboxOperationError, MailboxRoleTakenError } from '../mailbox/api/errors';
 import type { MailboxManager } from '../mailbox/api/mailbox-manager';
 import { ALL_UIDS, type MailboxInfo } from '../mailbox/api/mailbox-store';
 import type { RecipientRewriteTable } from '../rrt/recipient-rewrite-table';
@@ -28,6 +28,8 @@ export type StepState = 'WAITING' | 'IN_PROGRESS' | 'DONE' | 'FAILED' | 'ABORTED
 
 /** Rights given to the new owner on an old mailbox for the time of the move. */
 const MOVE_RIGHTS = 'lrswipkxte';
+/** Move-then-delete rounds for an old INBOX that deliveries keep reaching (each round moves what arrived). */
+const INBOX_REMOVAL_ATTEMPTS = 5;
 
 export function isUsernameChangeStep(name: string): name is UsernameChangeStep {
   return (USERNAME_CHANGE_STEPS as readonly string[]).includes(name);
@@ -169,18 +171,29 @@ export class UsernameChange {
   /**
    * The old INBOX goes too (no stale, empty INBOX is left behind). Mail delivered to it while
    * the step ran (the forward to the new user is set by then, but a delivery may have been in
-   * flight) is moved first; deleteInbox refuses an INBOX that still holds messages, so none is lost.
+   * flight) is moved first. deleteInbox refuses, atomically, an INBOX that still holds messages
+   * (a delivery landed after the move): the move and the delete are then tried again, up to
+   * INBOX_REMOVAL_ATTEMPTS times, before the step fails with the INBOX kept.
    */
   private async removeOldInbox(oldUser: string, newUser: string): Promise<void> {
     const { mailboxes } = this.deps;
-    const inbox = await mailboxes.getMailbox(oldUser, 'INBOX');
-    if (!inbox) return;
-    if ((await mailboxes.listUids(inbox.id)).length > 0) {
-      const target = (await mailboxes.getMailbox(newUser, 'INBOX')) ?? (await this.createTarget(newUser, inbox));
-      await mailboxes.setRights(oldUser, 'INBOX', newUser, MOVE_RIGHTS, 'add');
-      await mailboxes.moveMessages(newUser, inbox.id, [ALL_UIDS], target.id);
+    for (let attempt = 1; ; attempt++) {
+      const inbox = await mailboxes.getMailbox(oldUser, 'INBOX');
+      if (!inbox) return;
+      if ((await mailboxes.listUids(inbox.id)).length > 0) {
+        const target = (await mailboxes.getMailbox(newUser, 'INBOX')) ?? (await this.createTarget(newUser, inbox));
+        await mailboxes.setRights(oldUser, 'INBOX', newUser, MOVE_RIGHTS, 'add');
+        await mailboxes.moveMessages(newUser, inbox.id, [ALL_UIDS], target.id);
+      }
+      try {
+        await mailboxes.deleteInbox(oldUser);
+        return;
+      } catch (err) {
+        const raced = (err instanceof MailboxOperationError || err instanceof TemporaryError) && attempt < INBOX_REMOVAL_ATTEMPTS;
+        if (!raced) throw err;
+        this.deps.logger.info({ oldUser, attempt }, 'a delivery reached the old INBOX while it was removed: moving again');
+      }
     }
-    await mailboxes.deleteInbox(oldUser);
   }
 
   /** The old mailbox under its name; without its role when the new user gave that role to another mailbox already. */

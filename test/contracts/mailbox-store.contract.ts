@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { MAIL_BUCKET, type BlobStore } from '../../src/blob/api/blob-store';
 import { FileBlobStore } from '../../src/blob/file/file-blob-store';
-import { AlreadyExistsError, InvalidInputError, NotFoundError } from '../../src/core/errors';
+import { AlreadyExistsError, InvalidInputError, NotFoundError, TemporaryError } from '../../src/core/errors';
 import type { EventBus, GroupListener, MailboxEvent, Registration } from '../../src/events/api/event-bus';
 import {
   HasChildrenError,
@@ -322,6 +322,37 @@ export function describeMailboxStoreContract(name: string, makeTestee: (options?
           expect(mailboxErrorCode(parent)).toBe('HASCHILDREN');
           await expect(manager.deleteMailbox(alice, 'Nope')).rejects.toBeInstanceOf(MailboxNotFoundError);
           expect((await manager.listMailboxes(alice)).map((m) => m.name)).toEqual(['INBOX', 'P', 'P.C']);
+        });
+
+        it('never acknowledges a delivery that a racing deleteInbox then deletes: the append lands and the INBOX stays, or the append fails', async () => {
+          let kept = 0;
+          let deleted = 0;
+          for (let round = 0; round < 16; round++) {
+            const inbox = await manager.createMailbox(alice, 'INBOX');
+            const delivery = await request(round);
+            // The store-level delete (no early look at the UIDs) races three appends started around it.
+            const appends = [0, 1, 2].map((i) => new Promise<void>((resolve) => setTimeout(resolve, (round + i) % 4)).then(() => manager.append(alice, inbox.id, delivery)));
+            const removal = round % 2 === 0 ? f.mapper.deleteMailboxIfEmpty(inbox.id, alice, 'INBOX') : manager.deleteInbox(alice).then(() => true);
+            const outcomes = await Promise.allSettled(appends);
+            const removed = await removal.catch((e: unknown) => e);
+            const acknowledged = outcomes.flatMap((o) => (o.status === 'fulfilled' ? [o.value.uid] : []));
+            for (const o of outcomes) if (o.status === 'rejected') expect(o.reason instanceof NotFoundError || o.reason instanceof TemporaryError).toBe(true);
+            if (acknowledged.length > 0) {
+              expect(removed === false || removed instanceof MailboxOperationError).toBe(true);
+              expect((await manager.getMailbox(alice, 'INBOX'))?.id).toBe(inbox.id);
+              expect(await f.mapper.listUids(inbox.id)).toEqual(expect.arrayContaining(acknowledged));
+            }
+            if (removed === true) {
+              deleted++;
+              expect(await manager.getMailbox(alice, 'INBOX')).toBeNull();
+              continue;
+            }
+            kept++;
+            await manager.updateFlags(alice, inbox.id, [ALL_UIDS], { mode: 'add', flags: ['\\Deleted'] });
+            await manager.expunge(alice, inbox.id);
+            await manager.deleteInbox(alice);
+          }
+          expect(kept + deleted).toBe(16);
         });
 
         it('deletes an empty INBOX without children through deleteInbox (username change), and refuses one that is not', async () => {
@@ -930,6 +961,69 @@ export function describeMailboxStoreContract(name: string, makeTestee: (options?
         await manager.append(alice, mailbox.id, await request(9, { flags: ['\\Seen'] }));
         expect(await manager.firstUnseenUid(mailbox.id)).toBe(2);
         expect(await manager.firstUnseenUid('00000000-0000-4000-8000-000000000000')).toBeNull();
+      });
+
+      it('follows one message through seen, unseen and seen again, in every flag mode', async () => {
+        const mailbox = await manager.createMailbox(alice, 'INBOX');
+        await appendMany(mailbox.id, 3, 1);
+        await manager.updateFlags(alice, mailbox.id, [range(2, 3)], { mode: 'add', flags: ['\\Seen'] });
+        expect(await manager.firstUnseenUid(mailbox.id)).toBe(1);
+        await manager.updateFlags(alice, mailbox.id, [range(1, 1)], { mode: 'replace', flags: ['\\Seen', '\\Flagged'] });
+        expect(await manager.firstUnseenUid(mailbox.id)).toBeNull();
+        await manager.updateFlags(alice, mailbox.id, [range(1, 1)], { mode: 'replace', flags: ['\\Flagged'] });
+        expect(await manager.firstUnseenUid(mailbox.id)).toBe(1);
+        await manager.updateFlags(alice, mailbox.id, [range(1, 1)], { mode: 'add', flags: ['\\seen'] });
+        expect(await manager.firstUnseenUid(mailbox.id)).toBeNull();
+        // A change that leaves \\Seen alone does not bring the message back.
+        await manager.updateFlags(alice, mailbox.id, [range(1, 1)], { mode: 'remove', flags: ['\\Flagged'] });
+        expect(await manager.firstUnseenUid(mailbox.id)).toBeNull();
+        await manager.updateFlags(alice, mailbox.id, [range(3, 3)], { mode: 'remove', flags: ['\\Seen'] });
+        expect(await manager.firstUnseenUid(mailbox.id)).toBe(3);
+        await manager.updateFlags(alice, mailbox.id, [range(1, 1)], { mode: 'remove', flags: ['\\SEEN'] });
+        expect(await manager.firstUnseenUid(mailbox.id)).toBe(1);
+      });
+
+      it('moves on to the next unseen message when the first unseen one is expunged, and to none when it was the last', async () => {
+        const mailbox = await manager.createMailbox(alice, 'INBOX');
+        await appendMany(mailbox.id, 5, 1);
+        await manager.updateFlags(alice, mailbox.id, [range(2, 3)], { mode: 'add', flags: ['\\Seen'] });
+        await manager.updateFlags(alice, mailbox.id, [range(1, 1)], { mode: 'add', flags: ['\\Deleted'] });
+        await manager.expunge(alice, mailbox.id);
+        expect(await manager.firstUnseenUid(mailbox.id)).toBe(4);
+        // An expunged seen message changes nothing.
+        await manager.updateFlags(alice, mailbox.id, [range(2, 2)], { mode: 'add', flags: ['\\Deleted'] });
+        await manager.expunge(alice, mailbox.id);
+        expect(await manager.firstUnseenUid(mailbox.id)).toBe(4);
+        await manager.updateFlags(alice, mailbox.id, [range(4, 5)], { mode: 'add', flags: ['\\Deleted'] });
+        await manager.expunge(alice, mailbox.id);
+        expect(await manager.firstUnseenUid(mailbox.id)).toBeNull();
+        const deleted = await manager.createMailbox(alice, 'Gone');
+        await appendMany(deleted.id, 2, 1);
+        await manager.deleteMailbox(alice, 'Gone');
+        expect(await manager.firstUnseenUid(deleted.id)).toBeNull();
+      });
+
+      it('gives copied and moved messages their first unseen UID in the target, and the source its next one', async () => {
+        const source = await manager.createMailbox(alice, 'INBOX');
+        const target = await manager.createMailbox(alice, 'Archive');
+        await appendMany(source.id, 4, 1);
+        await manager.updateFlags(alice, source.id, [range(1, 1), range(3, 3)], { mode: 'add', flags: ['\\Seen'] });
+        await appendMany(target.id, 2, 1);
+        await manager.updateFlags(alice, target.id, [ALL_UIDS], { mode: 'add', flags: ['\\Seen'] });
+        // Copy of 1 (seen) and 2 (unseen): the target's UIDs 3 and 4; 4 is its first unseen.
+        await manager.copyMessages(alice, source.id, [range(1, 2)], target.id);
+        expect(await manager.firstUnseenUid(target.id)).toBe(4);
+        expect(await manager.firstUnseenUid(source.id)).toBe(2);
+        // Move of 2 (unseen) and 3 (seen): the source's first unseen is 4, the target's stays 4.
+        await manager.moveMessages(alice, source.id, [range(2, 3)], target.id);
+        expect(await manager.firstUnseenUid(source.id)).toBe(4);
+        expect(await manager.firstUnseenUid(target.id)).toBe(4);
+        await manager.updateFlags(alice, target.id, [range(4, 4)], { mode: 'add', flags: ['\\Seen'] });
+        // The moved unseen message (UID 5 in the target) is the next one.
+        expect(await manager.firstUnseenUid(target.id)).toBe(5);
+        await manager.moveMessages(alice, source.id, [ALL_UIDS], target.id);
+        expect(await manager.firstUnseenUid(source.id)).toBeNull();
+        expect(await manager.firstUnseenUid(target.id)).toBe(5);
       });
 
       it('removes and replaces flags, and changes nothing (no MODSEQ) when nothing changes', async () => {

@@ -25,6 +25,13 @@ export interface MailboxMapper {
   renameMailbox(id: string, owner: string, oldName: string, newName: string): Promise<void>;
   /** Removes the mailbox, its messages, counters, ACL and annotations. */
   deleteMailbox(id: string, owner: string, name: string): Promise<void>;
+  /**
+   * Removes the mailbox like `deleteMailbox` only if it holds no message, atomically with respect
+   * to appends and copies into it: an append that races it either lands before (the mailbox is
+   * kept: false) or fails (MailboxNotFoundError or TemporaryError), never acknowledged and then
+   * deleted. True when the mailbox is gone (or did not exist).
+   */
+  deleteMailboxIfEmpty(id: string, owner: string, name: string): Promise<boolean>;
 
   getAcl(mailboxId: string): Promise<MailboxAcl>;
   /** Sets (or, with null/'', removes) one entry. */
@@ -83,6 +90,13 @@ export interface MailboxMapper {
    * delete of its mailbox).
    */
   getContents(messageIds: readonly string[], withText: boolean): Promise<Map<string, StoredContent>>;
+  /**
+   * `listMessages` with each message's stored header block and summary (no text), read together
+   * where the adapter can join them: one statement per page instead of two, which is most of the
+   * storage cost of a client's one-message header FETCH. Optional: without it the manager reads the
+   * contents per batch with `getContents`.
+   */
+  listMessagesWithContent?(mailboxId: string, range: UidRange): AsyncIterable<MessageWithContent>;
 
   /** Threads that messages with these RFC 5322 Message-IDs belong to, for this owner. */
   findThreads(owner: string, mimeMessageIds: readonly string[]): Promise<ThreadEntry[]>;
@@ -120,6 +134,13 @@ export interface StoredContent {
   headers: Buffer;
   summary: MessageSummary;
   text: string;
+}
+
+/** A message and its stored content (absent while the message is being removed). */
+export interface MessageWithContent extends MessageRecord {
+  headers?: Buffer;
+  /** Parsed on first use by adapters that store it as JSON. */
+  readonly parsed?: MessageSummary;
 }
 
 export interface AppendInput {

@@ -114,14 +114,42 @@ export function normalizeMailboxName(name: string, delimiter: string): string {
   return name;
 }
 
+/** A compiled LIST pattern. */
+export interface ListPattern {
+  test(name: string): boolean;
+}
+
 /**
  * Compiles a LIST pattern (RFC 3501 §6.3.8): `*` matches anything, `%` anything but the
- * hierarchy delimiter. The pattern is matched against normalized names, so `inbox` finds INBOX.
+ * hierarchy delimiter. Names are compared case-sensitively except INBOX (RFC 3501 §5.1, RFC 9051
+ * §5.1): the INBOX part of `INBOX` and of its children (names as normalized) matches pattern
+ * characters in any case, wherever they stand in the pattern, so `inbox`, `InBoX*`, `i*`, `*x`
+ * and `inbox.%` find INBOX or its children, while `INBOX.SUB` does not find `INBOX.sub` and `i*`
+ * does not find `Imap` (Dovecot's behaviour). A glob match over code points: O(pattern × name).
  */
-export function compileListPattern(pattern: string, delimiter: string): RegExp {
-  const escape = (text: string): string => text.replace(/[\\^$.*+?()[\]{}|/-]/g, '\\$&');
-  const source = Array.from(normalizeMailboxName(pattern, delimiter))
-    .map((char) => (char === '*' ? '.*' : char === '%' ? `[^${escape(delimiter)}]*` : escape(char)))
-    .join('');
-  return new RegExp(`^${source}$`, 's');
+export function compileListPattern(pattern: string, delimiter: string): ListPattern {
+  const tokens = Array.from(pattern);
+  return {
+    test(name: string): boolean {
+      const chars = Array.from(name);
+      const inboxLength = name === INBOX || name.startsWith(INBOX + delimiter) ? INBOX.length : 0;
+      // matched[j]: the pattern tokens seen so far match the first j characters of the name.
+      let matched: boolean[] = chars.map(() => false).concat(false);
+      matched[0] = true;
+      for (const token of tokens) {
+        const next: boolean[] = new Array<boolean>(chars.length + 1).fill(false);
+        if (token === '*' || token === '%') {
+          next[0] = matched[0];
+          for (let j = 1; j <= chars.length; j++) next[j] = matched[j] || (next[j - 1] && (token === '*' || chars[j - 1] !== delimiter));
+        } else {
+          for (let j = 1; j <= chars.length; j++) {
+            const char = chars[j - 1];
+            next[j] = matched[j - 1] && (token === char || (j <= inboxLength && /^[a-z]$/.test(token) && token.toUpperCase() === char));
+          }
+        }
+        matched = next;
+      }
+      return matched[chars.length];
+    },
+  };
 }

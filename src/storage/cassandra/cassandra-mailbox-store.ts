@@ -11,6 +11,7 @@
  * | `mailbox_counters` | `mailbox_id` → message_count, unseen_count, total_size (counters) | STATUS without reading messages; like James' counters they can drift on retries and are recomputable |
  * | `message` | `(mailbox_id)`, uid ↑ → modseq, message_id, thread_id, blob_id, size, dates, flags set, header_prefix (per-copy header lines before the shared blob; unset when none) | UID ranges are paged slices. Every write `USING TIMESTAMP <modseq>`: last-write-wins follows IMAP's order of changes even across nodes; flag add/remove are set operations, so concurrent changes merge. A row without blob_id is a fragment (an update racing an expunge) and is never shown |
  * | `message_delivery` | `(mailbox_id, delivery_key)` → uid, modseq, message_id, reserved_at, committed | idempotent LocalDelivery (reservation by LWT, see `appendOnce`) |
+ * | `message_first_unseen` | `(mailbox_id)`, uid ↑ | the first unseen message (IMAP4rev1 SELECT UNSEEN) with one read: a row per message without \\Seen, written `USING TIMESTAMP <modseq>` beside the message row (see `cassandra-first-unseen.ts`) |
  * | `message_modseq` | `(mailbox_id)`, modseq, uid | CHANGEDSINCE without a scan: one entry per message at its current MODSEQ (the old one deleted); an entry whose message has another MODSEQ is stale and skipped |
  * | `message_expunged` | `(mailbox_id)`, modseq, uid | VANISHED (QRESYNC): expunges and moves-out, by MODSEQ. Bounded: records more than EXPUNGE_LOG_WINDOW MODSEQs old are range-deleted (one range tombstone per PRUNE_STEPS of the window); older requests get a full resync |
  * | `message_location` | `(message_id)`, mailbox_id, uid | the copies of a message (JMAP Email/mailboxIds). A move changes it with one single-partition batch (delete + insert): atomic and isolated, so it is never seen in both mailboxes or neither |
@@ -45,9 +46,9 @@ import {
   ThreadEntry,
 } from '../../mailbox/api/mailbox-mapper';
 import type { MailboxInfo, MailboxRole, MessageRecord, UidRange } from '../../mailbox/api/mailbox-store';
-import { ALL_UIDS } from '../../mailbox/api/mailbox-store';
 import type { MailboxAcl } from '../../mailbox/api/rights';
 import type { MessageSummary } from '../../mime/parsed-message';
+import { FirstUnseenIndex } from './cassandra-first-unseen';
 import { MailboxRoleClaims } from './cassandra-mailbox-roles';
 import { SequenceAllocator, sleep } from './cassandra-sequence-allocator';
 import type { CassandraSession } from './cassandra-session';
@@ -74,6 +75,10 @@ const RESERVATION_POLL_MS = 100;
 const PRUNE_STEPS = 16;
 /** Mailboxes whose last prune bound this node remembers. */
 const PRUNE_MEMORY = 10_000;
+/** Rounds `deleteMailboxIfEmpty` tries to seal a mailbox that appends keep changing. */
+const SEAL_ATTEMPTS = 20;
+/** How long an append into a sealed mailbox awaits the deleter's decision (it takes a few reads and writes). */
+const SEAL_WAIT_MS = 10_000;
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const MESSAGE_COLUMNS = 'mailbox_id, uid, modseq, message_id, thread_id, blob_id, size, internal_date, saved_date, flags, header_prefix';
@@ -94,6 +99,7 @@ interface Statement {
 export class CassandraMailboxStore implements MailboxMapper {
   private readonly sequences: SequenceAllocator;
   private readonly roles: MailboxRoleClaims;
+  private readonly firstUnseen: FirstUnseenIndex;
   private readonly q: Record<string, string>;
   private readonly locks = new Map<string, Promise<void>>();
   private readonly expungeLogWindow: number;
@@ -106,6 +112,7 @@ export class CassandraMailboxStore implements MailboxMapper {
     this.expungeLogWindow = options.expungeLogWindow ?? EXPUNGE_LOG_WINDOW;
     this.sequences = new SequenceAllocator(session);
     this.roles = new MailboxRoleClaims(session);
+    this.firstUnseen = new FirstUnseenIndex(session);
     const t = (name: string) => session.table(name);
     this.q = {
       insertMailbox: `INSERT INTO ${t('mailbox')} (id, owner, name, uid_validity, role) VALUES (?, ?, ?, ?, ?)`,
@@ -113,6 +120,8 @@ export class CassandraMailboxStore implements MailboxMapper {
       renameMailbox: `UPDATE ${t('mailbox')} SET name = ? WHERE id = ?`,
       setRole: `UPDATE ${t('mailbox')} SET role = ? WHERE id = ?`,
       deleteSequence: `DELETE FROM ${t('mailbox_sequence')} WHERE mailbox_id = ? IF EXISTS`,
+      sealSequence: `DELETE FROM ${t('mailbox_sequence')} WHERE mailbox_id = ? IF next_uid = ? AND highest_modseq = ?`,
+      restoreSequence: `INSERT INTO ${t('mailbox_sequence')} (mailbox_id, next_uid, highest_modseq) VALUES (?, ?, ?) IF NOT EXISTS`,
       insertPath: `INSERT INTO ${t('mailbox_path')} (owner, name, mailbox_id) VALUES (?, ?, ?) IF NOT EXISTS`,
       deletePath: `DELETE FROM ${t('mailbox_path')} WHERE owner = ? AND name = ? IF mailbox_id = ?`,
       selectPath: `SELECT mailbox_id FROM ${t('mailbox_path')} WHERE owner = ? AND name = ?`,
@@ -276,12 +285,76 @@ export class CassandraMailboxStore implements MailboxMapper {
     const messageIds = locations.map((s) => String(s.params[0]));
     const acl = await this.getAcl(id);
     await Promise.all(Object.keys(acl).map((identifier) => this.session.execute(this.q.deleteAclByIdentifier, [identifier, id])));
-    await Promise.all(
-      [this.q.deleteMessages, this.q.deleteModSeqs, this.q.deleteExpungedLog, this.q.deleteAcls, this.q.deleteAnnotations, this.q.deleteCounters, this.q.deleteMailbox].map(
+    await Promise.all([
+      ...[this.q.deleteMessages, this.q.deleteModSeqs, this.q.deleteExpungedLog, this.q.deleteAcls, this.q.deleteAnnotations, this.q.deleteCounters, this.q.deleteMailbox].map(
         (query) => this.session.execute(query, [id]),
       ),
-    );
+      this.firstUnseen.deleteMailbox(id),
+    ]);
     await this.dropContentIfUnused(messageIds);
+  }
+
+  /**
+   * Deletes the mailbox only if it holds no message, so that no append is acknowledged into it
+   * afterwards. The `mailbox_sequence` row is *sealed* first — deleted by an LWT conditioned on
+   * the values read through Paxos — so no UID can be allocated from then on (appends fail with
+   * MailboxNotFoundError); only then is the mailbox looked at. An append that allocated its UID
+   * before the seal checks, once its message is written, that the row is still there
+   * (`checkNotSealed`): if the check saw the row, the message was written before the seal and
+   * the look after the seal finds it; otherwise the append awaits the outcome and fails
+   * (TemporaryError) if the mailbox went. A mailbox that holds messages is unsealed (the row
+   * restored with the values it had: nothing was allocated meanwhile) and kept. Costs every
+   * append one point read of the sequence row.
+   */
+  async deleteMailboxIfEmpty(id: string, owner: string, name: string): Promise<boolean> {
+    if (!UUID.test(id)) return true;
+    return this.locked(id, async () => {
+      const sealed = await this.seal(id);
+      if (await this.holdsMessages(id)) {
+        if (sealed) await this.session.execute(this.q.restoreSequence, [id, sealed.nextUid, sealed.highestModSeq]);
+        return false;
+      }
+      // No seal when the row was gone already: a delete died mid-way (finished now), or another node sealed it and decides.
+      await this.deleteMailbox(id, owner, name);
+      return true;
+    });
+  }
+
+  private async seal(id: string): Promise<{ nextUid: number; highestModSeq: number } | null> {
+    for (let attempt = 0; attempt < SEAL_ATTEMPTS; attempt++) {
+      const current = await this.sequences.current(id);
+      if (!current) return null;
+      const result = await this.session.execute(this.q.sealSequence, [id, current.nextUid, current.highestModSeq]);
+      if (result.wasApplied()) return current;
+      await sleep(Math.random() * RESERVATION_POLL_MS);
+    }
+    throw new TemporaryError(`Mailbox ${id} keeps changing: not deleted, try again`);
+  }
+
+  private async holdsMessages(id: string): Promise<boolean> {
+    for await (const row of this.session.rows(this.q.selectUids, [id], UID_PAGE_SIZE)) if (row.get('blob_id') !== null) return true;
+    return false;
+  }
+
+  /**
+   * After an append or copy wrote its messages (and `written` their locations): returns when the
+   * target is live. Its sequence row missing means `deleteMailboxIfEmpty` sealed it, maybe having
+   * looked before the messages were written: the outcome is awaited. Unsealed, the mailbox was kept
+   * with them; deleted, they went with it (its partition deletion shadows rows written later) and
+   * their locations go too: TemporaryError, the append is not acknowledged.
+   */
+  private async checkNotSealed(mailboxId: string, written: readonly MessageRecord[]): Promise<void> {
+    const deadline = Date.now() + SEAL_WAIT_MS;
+    for (;;) {
+      if ((await this.session.execute(this.q.selectSequence, [mailboxId])).first()) return;
+      if (!(await this.session.execute(this.q.selectMailbox, [mailboxId])).first()) {
+        await mapConcurrently(written, (m) => this.session.execute(this.q.deleteLocation, [m.messageId, mailboxId, m.uid], { isIdempotent: true }));
+        await this.dropContentIfUnused(written.map((m) => m.messageId));
+        throw new TemporaryError(`Mailbox ${mailboxId} was deleted: the message was not stored`);
+      }
+      if (Date.now() >= deadline) throw new TemporaryError(`Mailbox ${mailboxId} is being deleted: the message may not be stored`);
+      await sleep(RESERVATION_POLL_MS);
+    }
   }
 
   // ---- ACL, subscriptions, annotations ----
@@ -346,6 +419,7 @@ export class CassandraMailboxStore implements MailboxMapper {
     const message = newMessage(mailboxId, uid, modSeq, input.messageId, input);
     await this.storeContent(message, input);
     await this.storeMessages([message]);
+    await this.checkNotSealed(mailboxId, [message]);
     return message;
   }
 
@@ -380,6 +454,7 @@ export class CassandraMailboxStore implements MailboxMapper {
       if (!reserved.wasApplied()) continue;
       await this.storeContent(message, input);
       await this.storeMessages([message]);
+      await this.checkNotSealed(mailboxId, [message]);
       await this.session.execute(this.q.commitDelivery, [mailboxId, deliveryKey]);
       return message;
     }
@@ -397,6 +472,7 @@ export class CassandraMailboxStore implements MailboxMapper {
     if (Date.now() - reservation.reservedAt.getTime() < RESERVATION_GRACE_MS) return null;
     await this.storeContent(message, input);
     await this.storeMessages([message]);
+    await this.checkNotSealed(mailboxId, [message]);
     await this.session.execute(this.q.commitDelivery, [mailboxId, deliveryKey]);
     return message;
   }
@@ -454,7 +530,10 @@ export class CassandraMailboxStore implements MailboxMapper {
       })),
     );
     await Promise.all([
-      this.batches(messages.map((m) => ({ query: this.q.insertModSeq, params: [mailboxId, m.modSeq, m.uid] }))),
+      this.batches([
+        ...messages.map((m) => ({ query: this.q.insertModSeq, params: [mailboxId, m.modSeq, m.uid] })),
+        ...messages.filter((m) => !hasFlag(m.flags, SEEN)).map((m) => this.firstUnseen.unseen(mailboxId, m.uid, m.modSeq)),
+      ]),
       mapConcurrently(messages, (m) => this.session.execute(this.q.insertLocation, [m.messageId, mailboxId, m.uid], { isIdempotent: true })),
     ]);
     const unseen = messages.filter((m) => !hasFlag(m.flags, SEEN)).length;
@@ -484,6 +563,7 @@ export class CassandraMailboxStore implements MailboxMapper {
       }));
       if (!options.move) {
         await this.storeMessages(copied.map((c) => c.message));
+        await this.checkNotSealed(targetId, copied.map((c) => c.message));
         return copied;
       }
       // Target rows first; then each message's locations switch in one atomic batch; then the source rows go.
@@ -494,7 +574,12 @@ export class CassandraMailboxStore implements MailboxMapper {
           params: [m.mailboxId, m.uid, m.modSeq, m.messageId, m.threadId, m.blobId, m.size, m.internalDate, m.savedDate, m.flags, m.headerPrefix ?? types.unset, m.modSeq],
         })),
       );
-      await this.batches(messages.map((m) => ({ query: this.q.insertModSeq, params: [targetId, m.modSeq, m.uid] })));
+      await this.batches([
+        ...messages.map((m) => ({ query: this.q.insertModSeq, params: [targetId, m.modSeq, m.uid] })),
+        ...messages.filter((m) => !hasFlag(m.flags, SEEN)).map((m) => this.firstUnseen.unseen(targetId, m.uid, m.modSeq)),
+      ]);
+      // Before the source loses them: a move into a mailbox being deleted leaves them where they were.
+      await this.checkNotSealed(targetId, []);
       await mapConcurrently(copied, (c) =>
         this.session.client.batch(
           [
@@ -518,6 +603,7 @@ export class CassandraMailboxStore implements MailboxMapper {
     await this.batches([
       ...messages.map((m) => ({ query: this.q.insertExpunged, params: [mailboxId, modSeq, m.uid] })),
       ...messages.map((m) => ({ query: this.q.deleteModSeq, params: [mailboxId, m.modSeq, m.uid] })),
+      ...messages.filter((m) => !hasFlag(m.flags, SEEN)).map((m) => this.firstUnseen.gone(mailboxId, m.uid, modSeq)),
     ]);
     await this.session.execute(this.q.updateCounters, [types.Long.fromNumber(-messages.length), types.Long.fromNumber(-unseen), types.Long.fromNumber(-size), mailboxId]);
     await this.pruneExpungeLog(mailboxId, modSeq);
@@ -560,15 +646,10 @@ export class CassandraMailboxStore implements MailboxMapper {
     }
   }
 
-  /**
-   * Reads the mailbox in UID order up to its first unseen message: O(messages before it). James
-   * keeps a `firstUnseen` table for this; here IMAP asks only when the unseen counter is not 0.
-   */
+  /** One read of the `message_first_unseen` index (and one of the message it names): O(1). */
   async firstUnseenUid(mailboxId: string): Promise<number | null> {
-    for await (const message of this.listMessages(mailboxId, ALL_UIDS)) {
-      if (!message.flags.some((flag) => flag.toLowerCase() === '\\seen')) return message.uid;
-    }
-    return null;
+    if (!UUID.test(mailboxId)) return null;
+    return this.firstUnseen.first(mailboxId);
   }
 
   async listUids(mailboxId: string): Promise<number[]> {
@@ -606,6 +687,11 @@ export class CassandraMailboxStore implements MailboxMapper {
       await this.batches([
         ...changes.map(({ message }) => ({ query: this.q.insertModSeq, params: [mailboxId, modSeq, message.uid] })),
         ...changes.map(({ message }) => ({ query: this.q.deleteModSeq, params: [mailboxId, message.modSeq, message.uid] })),
+        ...changes.flatMap(({ message, next }) => {
+          const wasSeen = hasFlag(message.flags, SEEN);
+          if (wasSeen === hasFlag(next, SEEN)) return [];
+          return [wasSeen ? this.firstUnseen.unseen(mailboxId, message.uid, modSeq) : this.firstUnseen.gone(mailboxId, message.uid, modSeq)];
+        }),
       ]);
       const unseenDelta = changes.reduce((n, { message, next }) => n + (hasFlag(message.flags, SEEN) ? 1 : 0) - (hasFlag(next, SEEN) ? 1 : 0), 0);
       if (unseenDelta !== 0) {

@@ -14,12 +14,14 @@ import {
   MailboxMapper,
   MessageLocation,
   NewMailbox,
+  MessageWithContent,
   StoredContent,
   ThreadEntry,
 } from '../../mailbox/api/mailbox-mapper';
 import type { MailboxInfo, MailboxRole, MessageRecord, UidRange } from '../../mailbox/api/mailbox-store';
 import type { MailboxAcl } from '../../mailbox/api/rights';
 import type { MessageSummary } from '../../mime/parsed-message';
+import { GroupCommit } from './group-commit';
 
 /** Rows fetched per query while streaming a UID range. */
 const PAGE_SIZE = 500;
@@ -55,25 +57,18 @@ interface MessageRow {
   header_prefix: Buffer | null;
 }
 
-/** Appends committed in one transaction at most (bounds the time the database is held). */
-const MAX_GROUP_COMMIT = 256;
-/**
- * While appends arrive concurrently (the last commit held more than one), the next commit waits
- * this long for more: better-sqlite3 commits (and fsyncs, `synchronous=FULL`) on the event loop,
- * so fewer, larger commits leave it free for the blob writes. A lone append commits at once.
- */
-const GROUP_COMMIT_WINDOW_MS = 2;
 /** Prepared `IN (…)` statements kept per SQL text (one per list length in use). */
 const MAX_CACHED_STATEMENTS = 256;
-
-interface PendingAppend {
-  mailboxId: string;
-  input: AppendInput;
-  resolve(message: MessageRecord): void;
-  reject(error: unknown): void;
-}
+/** Shorter search texts stay in their content row: sharing them would save less than the look-up costs. */
+const SHARED_TEXT_MIN_CHARS = 256;
+/** Shared texts remembered by blob id (the copies of one mail are appended within a few ms). */
+const MAX_REMEMBERED_TEXTS = 64;
 
 const MESSAGE_COLUMNS = 'mailbox_id, uid, modseq, message_id, thread_id, blob_id, size, internal_date, saved_date, flags, seen, deleted, header_prefix';
+/** Messages of a UID range with their content's header block and summary (the column names of MESSAGE_COLUMNS, then c_headers, c_summary). */
+const WITH_CONTENT = `SELECT ${MESSAGE_COLUMNS.split(', ')
+  .map((column) => `m.${column}`)
+  .join(', ')}, c.headers AS c_headers, c.summary AS c_summary FROM messages m LEFT JOIN message_content c ON c.message_id = m.message_id WHERE m.mailbox_id = ? AND m.uid >= ? AND m.uid <= ?`;
 
 /**
  * The mailbox area on SQLite (embedded profile). Every change is one IMMEDIATE transaction:
@@ -82,9 +77,10 @@ const MESSAGE_COLUMNS = 'mailbox_id, uid, modseq, message_id, thread_id, blob_id
  */
 export class SqliteMailboxStore implements MailboxMapper {
   private readonly s: Record<string, Database.Statement>;
-  private readonly pendingAppends: PendingAppend[] = [];
-  private lastGroupSize = 0;
+  private readonly commits: GroupCommit;
   private readonly statements = new Map<string, Database.Statement>();
+  /** Texts this store wrote to `blob_text`, by blob id: a copy's text is compared without reading it back. */
+  private readonly sharedTexts = new Map<string, string>();
 
   private readonly expungeLogWindow: number;
 
@@ -93,6 +89,7 @@ export class SqliteMailboxStore implements MailboxMapper {
     options: MailboxMapperOptions = {},
   ) {
     this.expungeLogWindow = options.expungeLogWindow ?? EXPUNGE_LOG_WINDOW;
+    this.commits = new GroupCommit(db);
     const p = (sql: string) => db.prepare(sql);
     this.s = {
       insertMailbox: p(
@@ -106,16 +103,22 @@ export class SqliteMailboxStore implements MailboxMapper {
       insertMessage: p(
         `INSERT INTO messages (${MESSAGE_COLUMNS}, delivery_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       ),
-      insertContent: p('INSERT OR IGNORE INTO message_content (message_id, headers, summary, text, thread_owner, thread_ids) VALUES (?, ?, ?, ?, ?, ?)'),
+      insertContent: p('INSERT OR IGNORE INTO message_content (message_id, headers, summary, text, thread_owner, thread_ids, text_blob_id) VALUES (?, ?, ?, ?, ?, ?, ?)'),
+      blobTextExists: p('SELECT 1 FROM blob_text WHERE blob_id = ?').pluck(),
+      blobText: p('SELECT text FROM blob_text WHERE blob_id = ?').pluck(),
+      insertBlobText: p('INSERT INTO blob_text (blob_id, text) VALUES (?, ?)'),
+      deleteBlobTextIfUnused: p('DELETE FROM blob_text WHERE blob_id = ? AND NOT EXISTS (SELECT 1 FROM message_content WHERE text_blob_id = ?)'),
       page: p(`SELECT ${MESSAGE_COLUMNS} FROM messages WHERE mailbox_id = ? AND uid >= ? AND uid <= ? ORDER BY uid LIMIT ?`),
       range: p(`SELECT ${MESSAGE_COLUMNS} FROM messages WHERE mailbox_id = ? AND uid >= ? AND uid <= ? ORDER BY uid`),
+      rangeWithContent: p(`${WITH_CONTENT} ORDER BY m.uid`),
+      pageWithContent: p(`${WITH_CONTENT} ORDER BY m.uid LIMIT ?`),
       deletedInRange: p(`SELECT ${MESSAGE_COLUMNS} FROM messages WHERE mailbox_id = ? AND uid >= ? AND uid <= ? AND deleted = 1 ORDER BY uid`),
       uids: p('SELECT uid FROM messages WHERE mailbox_id = ? ORDER BY uid').pluck(),
       firstUnseen: p('SELECT min(uid) FROM messages WHERE mailbox_id = ? AND seen = 0').pluck(),
       updateFlags: p('UPDATE messages SET flags = ?, seen = ?, deleted = ?, modseq = ? WHERE mailbox_id = ? AND uid = ?'),
       deleteMessage: p('DELETE FROM messages WHERE mailbox_id = ? AND uid = ?'),
       insertExpunged: p('INSERT OR IGNORE INTO expunged (mailbox_id, modseq, uid) VALUES (?, ?, ?)'),
-      unusedContent: p('SELECT thread_owner, thread_ids FROM message_content WHERE message_id = ? AND NOT EXISTS (SELECT 1 FROM messages WHERE message_id = ?)'),
+      unusedContent: p('SELECT thread_owner, thread_ids, text_blob_id FROM message_content WHERE message_id = ? AND NOT EXISTS (SELECT 1 FROM messages WHERE message_id = ?)'),
       deleteContent: p('DELETE FROM message_content WHERE message_id = ?'),
       deleteThreadEntry: p('DELETE FROM thread_message WHERE owner = ? AND mime_message_id = ? AND message_id = ?'),
       pruneExpunged: p('DELETE FROM expunged WHERE mailbox_id = ? AND modseq <= ?'),
@@ -242,55 +245,19 @@ export class SqliteMailboxStore implements MailboxMapper {
   // ---- messages ----
 
   /**
-   * Appends are group-committed: those arriving while the event loop is busy are written in one
-   * IMMEDIATE transaction (one fsync with `synchronous=FULL`), each in its own savepoint so one
+   * Appends are group-committed with the connection's other writes (GroupCommit: the search
+   * index's and quota listener's too): those arriving while the event loop is busy are written in
+   * one IMMEDIATE transaction (one fsync with `synchronous=FULL`), each in its own savepoint so one
    * failing append (missing mailbox) does not fail the others. Each promise resolves after the
    * commit, so an acknowledged append is durable.
    */
   append(mailboxId: string, input: AppendInput): Promise<MessageRecord> {
-    return new Promise((resolve, reject) => {
-      this.pendingAppends.push({ mailboxId, input, resolve, reject });
-      if (this.pendingAppends.length === 1) this.scheduleFlush();
-    });
+    return this.commits.run(() => this.appendOne(mailboxId, input));
   }
 
   async findByDeliveryKey(mailboxId: string, deliveryKey: string): Promise<MessageRecord | null> {
     const row = this.s.messageByKey.get(mailboxId, deliveryKey) as MessageRow | undefined;
     return row ? toMessage(row) : null;
-  }
-
-  private scheduleFlush(): void {
-    if (this.lastGroupSize > 1) setTimeout(() => this.flushAppends(), GROUP_COMMIT_WINDOW_MS);
-    else setImmediate(() => this.flushAppends());
-  }
-
-  private flushAppends(): void {
-    const batch = this.pendingAppends.splice(0, MAX_GROUP_COMMIT);
-    this.lastGroupSize = batch.length;
-    if (this.pendingAppends.length > 0) setImmediate(() => this.flushAppends());
-    const outcomes: ({ ok: true; message: MessageRecord } | { ok: false; error: unknown })[] = [];
-    const one = this.db.transaction((mailboxId: string, input: AppendInput) => this.appendOne(mailboxId, input));
-    try {
-      this.db
-        .transaction(() => {
-          for (const item of batch) {
-            try {
-              outcomes.push({ ok: true, message: one(item.mailboxId, item.input) });
-            } catch (error) {
-              outcomes.push({ ok: false, error });
-            }
-          }
-        })
-        .immediate();
-    } catch (error) {
-      for (const item of batch) item.reject(error);
-      return;
-    }
-    batch.forEach((item, i) => {
-      const outcome = outcomes[i];
-      if (outcome.ok) item.resolve(outcome.message);
-      else item.reject(outcome.error);
-    });
   }
 
   private appendOne(mailboxId: string, input: AppendInput): MessageRecord {
@@ -312,19 +279,47 @@ export class SqliteMailboxStore implements MailboxMapper {
       flags: input.flags,
     };
     if (input.headerPrefix && input.headerPrefix.length > 0) message.headerPrefix = input.headerPrefix;
+    const textBlobId = this.shareText(input.blobId, input.content.text);
     this.s.insertContent.run(
       message.messageId,
       input.content.headers,
       JSON.stringify(input.content.summary),
-      input.content.text,
+      textBlobId === null ? input.content.text : '',
       input.thread.owner,
       JSON.stringify(input.thread.mimeMessageIds),
+      textBlobId,
     );
     this.insertRow(message, input.deliveryKey ?? null);
     const unseen = hasFlag(message.flags, SEEN) ? 0 : 1;
     this.s.counters.run(message.uid + 1, message.modSeq, 1, unseen, message.size, mailboxId);
     for (const id of input.thread.mimeMessageIds) this.s.recordThread.run(input.thread.owner, id, message.messageId, message.threadId, input.thread.baseSubject);
     return message;
+  }
+
+  /**
+   * In the caller's transaction: the blob id under which `text` is stored in `blob_text` (written
+   * by the first copy of the blob), or null when the copy keeps its own text — a short text, or
+   * one that differs from the blob's stored text (a header prefix that changed the parse).
+   */
+  private shareText(blobId: string, text: string): string | null {
+    if (text.length < SHARED_TEXT_MIN_CHARS) return null;
+    if (this.s.blobTextExists.get(blobId) === undefined) {
+      this.s.insertBlobText.run(blobId, text);
+      this.rememberText(blobId, text);
+      return blobId;
+    }
+    let stored = this.sharedTexts.get(blobId);
+    if (stored === undefined) {
+      stored = this.s.blobText.get(blobId) as string;
+      this.rememberText(blobId, stored);
+    }
+    return stored === text ? blobId : null;
+  }
+
+  private rememberText(blobId: string, text: string): void {
+    this.sharedTexts.delete(blobId);
+    if (this.sharedTexts.size >= MAX_REMEMBERED_TEXTS) this.sharedTexts.delete(this.sharedTexts.keys().next().value as string);
+    this.sharedTexts.set(blobId, text);
   }
 
   async copy(sourceId: string, ranges: readonly UidRange[], targetId: string, options: { move: boolean; savedDate: Date }): Promise<CopiedMessage[]> {
@@ -373,6 +368,21 @@ export class SqliteMailboxStore implements MailboxMapper {
     for (;;) {
       const rows = this.s.page.all(mailboxId, from, range.to, PAGE_SIZE) as MessageRow[];
       for (const row of rows) yield toMessage(row);
+      if (rows.length < PAGE_SIZE) return;
+      from = rows[rows.length - 1].uid + 1;
+    }
+  }
+
+  async *listMessagesWithContent(mailboxId: string, range: UidRange): AsyncIterable<MessageWithContent> {
+    // As listMessages: one query without LIMIT for a range that cannot hold more than a page.
+    if (range.to - range.from < PAGE_SIZE) {
+      for (const row of this.s.rangeWithContent.all(mailboxId, range.from, range.to) as MessageContentRow[]) yield withContent(row);
+      return;
+    }
+    let from = range.from;
+    for (;;) {
+      const rows = this.s.pageWithContent.all(mailboxId, from, range.to, PAGE_SIZE) as MessageContentRow[];
+      for (const row of rows) yield withContent(row);
       if (rows.length < PAGE_SIZE) return;
       from = rows[rows.length - 1].uid + 1;
     }
@@ -462,10 +472,12 @@ export class SqliteMailboxStore implements MailboxMapper {
 
   async getContents(messageIds: readonly string[], withText: boolean): Promise<Map<string, StoredContent>> {
     const out = new Map<string, StoredContent>();
-    const columns = withText ? 'message_id, headers, summary, text' : "message_id, headers, summary, '' AS text";
+    const columns = withText
+      ? 'c.message_id, c.headers, c.summary, COALESCE(t.text, c.text) AS text FROM message_content c LEFT JOIN blob_text t ON t.blob_id = c.text_blob_id'
+      : "c.message_id, c.headers, c.summary, '' AS text FROM message_content c";
     for (let i = 0; i < messageIds.length; i += IN_CHUNK) {
       const chunk = messageIds.slice(i, i + IN_CHUNK);
-      const rows = this.cached(`SELECT ${columns} FROM message_content WHERE message_id IN (${chunk.map(() => '?').join(', ')})`)
+      const rows = this.cached(`SELECT ${columns} WHERE c.message_id IN (${chunk.map(() => '?').join(', ')})`)
         .all(...chunk) as { message_id: string; headers: Buffer; summary: string; text: string }[];
       for (const row of rows) out.set(row.message_id, lazyContent(row));
     }
@@ -491,12 +503,13 @@ export class SqliteMailboxStore implements MailboxMapper {
 
   /** In the caller's transaction: the parsed data and thread entries of a message whose last copy is gone. */
   private dropContentIfUnused(messageId: string): void {
-    const row = this.s.unusedContent.get(messageId, messageId) as { thread_owner: string | null; thread_ids: string | null } | undefined;
+    const row = this.s.unusedContent.get(messageId, messageId) as { thread_owner: string | null; thread_ids: string | null; text_blob_id: string | null } | undefined;
     if (!row) return;
     if (row.thread_owner !== null && row.thread_ids !== null) {
       for (const id of JSON.parse(row.thread_ids) as string[]) this.s.deleteThreadEntry.run(row.thread_owner, id, messageId);
     }
     this.s.deleteContent.run(messageId);
+    if (row.text_blob_id !== null) this.s.deleteBlobTextIfUnused.run(row.text_blob_id, row.text_blob_id);
   }
 
   /** In the caller's transaction: drops expunge records that fell out of the window (see EXPUNGE_LOG_WINDOW). */
@@ -534,6 +547,20 @@ export class SqliteMailboxStore implements MailboxMapper {
       message.headerPrefix ?? null,
       deliveryKey,
     );
+  }
+
+  /** One IMMEDIATE transaction: appends are serialised with it (they find the mailbox gone or are counted). */
+  async deleteMailboxIfEmpty(id: string): Promise<boolean> {
+    return this.db
+      .transaction((): boolean => {
+        if (this.db.prepare('SELECT 1 FROM messages WHERE mailbox_id = ? LIMIT 1').get(id) !== undefined) return false;
+        for (const table of ['expunged', 'mailbox_acl', 'mailbox_annotations']) {
+          this.db.prepare(`DELETE FROM ${table} WHERE mailbox_id = ?`).run(id);
+        }
+        this.db.prepare('DELETE FROM mailboxes WHERE id = ?').run(id);
+        return true;
+      })
+      .immediate();
   }
 }
 
@@ -586,6 +613,26 @@ function lazyContent(row: { headers: Buffer; summary: string; text: string }): S
     text: row.text,
     get summary(): MessageSummary {
       return (summary ??= JSON.parse(row.summary) as MessageSummary);
+    },
+  };
+}
+
+interface MessageContentRow extends MessageRow {
+  c_headers: Buffer | null;
+  c_summary: string | null;
+}
+
+/** A message row with its content's header block and its summary, parsed from JSON on first use. */
+function withContent(row: MessageContentRow): MessageWithContent {
+  const message = toMessage(row);
+  const json = row.c_summary;
+  if (row.c_headers === null || json === null) return message;
+  let summary: MessageSummary | undefined;
+  return {
+    ...message,
+    headers: row.c_headers,
+    get parsed(): MessageSummary {
+      return (summary ??= JSON.parse(json) as MessageSummary);
     },
   };
 }

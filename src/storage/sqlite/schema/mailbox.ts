@@ -130,5 +130,17 @@ export const MAILBOX_SCHEMA: SqliteSchemaArea = {
     `
   CREATE INDEX messages_unseen ON messages (mailbox_id, uid) WHERE seen = 0;
     `,
+    // 6: the search text of a message stored once per blob: the copies LocalDelivery makes for a
+    // mail's recipients share its blob and so its text (10 recipients wrote the same ~4 KB 10
+    // times). A content row naming `text_blob_id` has an empty `text` and reads `blob_text`'s;
+    // the text row goes with the last content row naming it. Existing rows keep their own text.
+    `
+  CREATE TABLE blob_text (
+    blob_id TEXT PRIMARY KEY,
+    text TEXT NOT NULL
+  );
+  ALTER TABLE message_content ADD COLUMN text_blob_id TEXT;
+  CREATE INDEX message_content_text_blob ON message_content (text_blob_id) WHERE text_blob_id IS NOT NULL;
+    `,
   ],
 };
