@@ -136,7 +136,10 @@ export class FileBlobStore implements BlobStorage {
   async deleteIfUnmodifiedSince(bucket: string, blobId: BlobId, cutoff: Date): Promise<boolean> {
     const file = this.pathOf(bucket, blobId);
     const before = await statOrNull(file);
-    if (!before || before.mtimeMs >= cutoff.getTime()) return false;
+    // File times come from the kernel's coarse clock (one tick, up to 10 ms, behind Date.now()): a
+    // put just after the cut-off can carry an mtime just before it.
+    const since = cutoff.getTime() - MTIME_SLACK_MS;
+    if (!before || before.mtimeMs >= since) return false;
     const trashed = path.join(this.trashDir, `${bucket}.${blobId}.${randomUUID()}`);
     try {
       await fs.rename(file, trashed);
@@ -145,7 +148,7 @@ export class FileBlobStore implements BlobStorage {
       throw err;
     }
     const removed = await fs.stat(trashed);
-    if (removed.mtimeMs >= cutoff.getTime()) {
+    if (removed.mtimeMs >= since) {
       await this.restore(trashed, file);
       return false;
     }
@@ -273,6 +276,13 @@ async function sortedEntries(dir: string, pattern: RegExp): Promise<string[]> {
     throw err;
   }
 }
+
+/**
+ * A blob whose mtime is this close before a GC cut-off counts as modified after it: the kernel
+ * stamps files with a clock that lags Date.now() by up to one tick. Deleting later is harmless;
+ * deleting a blob just stored again would lose it.
+ */
+export const MTIME_SLACK_MS = 100;
 
 async function statOrNull(file: string): Promise<Stats | null> {
   try {
