@@ -358,31 +358,27 @@ export class SqliteMailboxStore implements MailboxMapper {
   }
 
   async *listMessages(mailboxId: string, range: UidRange): AsyncIterable<MessageRecord> {
-    // A range of at most PAGE_SIZE UIDs holds at most PAGE_SIZE rows: one query without LIMIT
-    // (measured about 3x cheaper than the paged one for the one-message FETCH of a client).
-    if (range.to - range.from < PAGE_SIZE) {
-      for (const row of this.s.range.all(mailboxId, range.from, range.to) as MessageRow[]) yield toMessage(row);
-      return;
-    }
-    let from = range.from;
-    for (;;) {
-      const rows = this.s.page.all(mailboxId, from, range.to, PAGE_SIZE) as MessageRow[];
-      for (const row of rows) yield toMessage(row);
-      if (rows.length < PAGE_SIZE) return;
-      from = rows[rows.length - 1].uid + 1;
-    }
+    for (const row of this.rowsOfRange<MessageRow>(this.s.range, this.s.page, mailboxId, range)) yield toMessage(row);
   }
 
   async *listMessagesWithContent(mailboxId: string, range: UidRange): AsyncIterable<MessageWithContent> {
-    // As listMessages: one query without LIMIT for a range that cannot hold more than a page.
+    for (const row of this.rowsOfRange<MessageContentRow>(this.s.rangeWithContent, this.s.pageWithContent, mailboxId, range)) yield withContent(row);
+  }
+
+  /**
+   * The rows of a UID range in UID order, page by page. A range of at most PAGE_SIZE UIDs holds at
+   * most PAGE_SIZE rows: one query without LIMIT (measured about 3x cheaper than the paged one for
+   * the one-message FETCH of a client).
+   */
+  private *rowsOfRange<Row extends { uid: number }>(whole: Database.Statement, page: Database.Statement, mailboxId: string, range: UidRange): Iterable<Row> {
     if (range.to - range.from < PAGE_SIZE) {
-      for (const row of this.s.rangeWithContent.all(mailboxId, range.from, range.to) as MessageContentRow[]) yield withContent(row);
+      yield* whole.all(mailboxId, range.from, range.to) as Row[];
       return;
     }
     let from = range.from;
     for (;;) {
-      const rows = this.s.pageWithContent.all(mailboxId, from, range.to, PAGE_SIZE) as MessageContentRow[];
-      for (const row of rows) yield withContent(row);
+      const rows = page.all(mailboxId, from, range.to, PAGE_SIZE) as Row[];
+      yield* rows;
       if (rows.length < PAGE_SIZE) return;
       from = rows[rows.length - 1].uid + 1;
     }
