@@ -7,7 +7,10 @@
  * FETCH of a 1,000-message range, SEARCH latency on the `--messages` mailbox (10,000 by default),
  * LOGIN/s (connect, LOGIN, LOGOUT), with p50/p99 latencies, then Postflow's RSS with `--idle`
  * idle authenticated connections. Both servers check a plain-text password (no hashing).
- * Usage: npm run bench:imap [-- --messages 10000 --fetches 3000 --logins 500 --connections 4 --idle 10000]
+ * The read operations run in `--rounds` rounds (3 by default) after one unmeasured warm-up round,
+ * Postflow and Dovecot taking turns, and the median round of each is reported (every round's ops/s
+ * and server CPU per operation are printed too).
+ * Usage: npm run bench:imap [-- --messages 10000 --fetches 3000 --logins 500 --connections 4 --idle 10000 --rounds 3]
  * Set IMAP_BENCH_PROF=dir to write a CPU profile of the Postflow process (node --cpu-prof).
  */
 import { execFileSync, fork, spawn, type ChildProcess } from 'node:child_process';
@@ -34,6 +37,8 @@ const CONNECTIONS = Number(arg('connections', '4'));
 /** Range FETCH and SEARCH commands are slower: fewer of them. */
 const RANGE_FETCHES = Number(arg('range-fetches', '30'));
 const SEARCHES = Number(arg('searches', '50'));
+/** Each read operation runs this many times per server, the servers taking turns. */
+const ROUNDS = Number(arg('rounds', '3'));
 const IDLE_CONNECTIONS = Number(arg('idle', '10000'));
 /** Servers to run (`postflow` alone when profiling). */
 const SERVERS = new Set(arg('servers', 'postflow,dovecot').split(','));
@@ -186,51 +191,79 @@ async function measure<C>(count: number, open: () => Promise<C>, op: (client: C,
   return figures(latencies, elapsed, cpu);
 }
 
-async function benchServer(port: number): Promise<Record<string, Figures>> {
-  const login = async (): Promise<Client> => {
-    const client = await Client.open(port);
-    await client.command(`LOGIN ${USER} ${PASSWORD}`);
-    return client;
-  };
-  const selected = async (): Promise<Client> => {
-    const client = await login();
-    await client.command('SELECT INBOX');
-    return client;
-  };
-  const results: Record<string, Figures> = {};
-  console.error(`port ${port}: APPEND`);
-  results['APPEND'] = await measure(MESSAGES, login, async (c, i) => void (await c.command('APPEND INBOX ()', message(i))), (c) => c.close());
-  console.error(`port ${port}: FETCH`);
-  if (PHASES.has('fetch')) results['FETCH headers'] = await measure(FETCHES, selected, async (c, i) => void (await c.command(`UID FETCH ${(i % MESSAGES) + 1} (UID FLAGS BODY.PEEK[HEADER])`)), (c) => c.close());
-  if (PHASES.has('fetch')) results['FETCH full'] = await measure(FETCHES, selected, async (c, i) => void (await c.command(`UID FETCH ${(i % MESSAGES) + 1} (UID BODY.PEEK[])`)), (c) => c.close());
+/** One measured operation of a phase, run against the server listening on `port`. */
+type Phase = [name: string, run: (port: number) => Promise<Figures>];
+
+async function loggedIn(port: number): Promise<Client> {
+  const client = await Client.open(port);
+  await client.command(`LOGIN ${USER} ${PASSWORD}`);
+  return client;
+}
+
+async function selected(port: number): Promise<Client> {
+  const client = await loggedIn(port);
+  await client.command('SELECT INBOX');
+  return client;
+}
+
+/** Fills INBOX with MESSAGES messages (the mailbox every later phase reads). */
+function appendPhase(port: number): Promise<Figures> {
+  return measure(MESSAGES, () => loggedIn(port), async (c, i) => void (await c.command('APPEND INBOX ()', message(i))), (c) => c.close());
+}
+
+/** The read phases, in order; each leaves the mailbox as it found it. */
+function readPhases(): Phase[] {
+  const phases: Phase[] = [];
+  const open = (port: number) => () => selected(port);
+  const close = (c: Client): void => c.close();
+  if (PHASES.has('fetch')) {
+    phases.push(['FETCH headers', (port) => measure(FETCHES, open(port), async (c, i) => void (await c.command(`UID FETCH ${(i % MESSAGES) + 1} (UID FLAGS BODY.PEEK[HEADER])`)), close)]);
+    phases.push(['FETCH full', (port) => measure(FETCHES, open(port), async (c, i) => void (await c.command(`UID FETCH ${(i % MESSAGES) + 1} (UID BODY.PEEK[])`)), close)]);
+  }
   const span = Math.min(1000, MESSAGES);
-  if (PHASES.has('range')) results[`FETCH ${span}-message range (FLAGS ENVELOPE)`] = await measure(
-    RANGE_FETCHES,
-    selected,
-    async (c, i) => {
-      const from = ((i * span) % MESSAGES) + 1;
-      await c.command(`FETCH ${from}:${Math.min(MESSAGES, from + span - 1)} (UID FLAGS ENVELOPE)`);
-    },
-    (c) => c.close(),
-  );
-  console.error(`port ${port}: SEARCH`);
-  // Indexing follows delivery asynchronously (group listener): let it catch up as a real server would have.
-  if (PHASES.has('search')) await new Promise((resolve) => setTimeout(resolve, 3000));
-  if (PHASES.has('search')) results['SEARCH SUBJECT'] = await measure(SEARCHES, selected, async (c, i) => void (await c.command(`UID SEARCH SUBJECT "Message ${(i * 7919) % MESSAGES}"`)), (c) => c.close());
-  if (PHASES.has('search')) results['SEARCH UNSEEN FROM'] = await measure(SEARCHES, selected, async (c, i) => void (await c.command(`UID SEARCH UNSEEN FROM "s${(i * 7919) % MESSAGES}@"`)), (c) => c.close());
-  console.error(`port ${port}: LOGIN`);
-  if (PHASES.has('login')) results['LOGIN'] = await measure(
-    LOGINS,
-    async () => port,
-    async (p) => {
-      const client = await Client.open(p);
-      await client.command(`LOGIN ${USER} ${PASSWORD}`);
-      await client.command('LOGOUT');
-      client.close();
-    },
-    () => undefined,
-  );
-  return results;
+  if (PHASES.has('range')) {
+    phases.push([
+      `FETCH ${span}-message range (FLAGS ENVELOPE)`,
+      (port) =>
+        measure(
+          RANGE_FETCHES,
+          open(port),
+          async (c, i) => {
+            const from = ((i * span) % MESSAGES) + 1;
+            await c.command(`FETCH ${from}:${Math.min(MESSAGES, from + span - 1)} (UID FLAGS ENVELOPE)`);
+          },
+          close,
+        ),
+    ]);
+  }
+  if (PHASES.has('search')) {
+    phases.push(['SEARCH SUBJECT', (port) => measure(SEARCHES, open(port), async (c, i) => void (await c.command(`UID SEARCH SUBJECT "Message ${(i * 7919) % MESSAGES}"`)), close)]);
+    phases.push(['SEARCH UNSEEN FROM', (port) => measure(SEARCHES, open(port), async (c, i) => void (await c.command(`UID SEARCH UNSEEN FROM "s${(i * 7919) % MESSAGES}@"`)), close)]);
+  }
+  if (PHASES.has('login')) {
+    phases.push([
+      'LOGIN',
+      (port) =>
+        measure(
+          LOGINS,
+          async () => port,
+          async (p) => {
+            const client = await Client.open(p);
+            await client.command(`LOGIN ${USER} ${PASSWORD}`);
+            await client.command('LOGOUT');
+            client.close();
+          },
+          () => undefined,
+        ),
+    ]);
+  }
+  return phases;
+}
+
+/** The round whose ops/s is the median of the rounds (the lower middle one for an even count). */
+function medianRound(rounds: readonly Figures[]): Figures {
+  const sorted = [...rounds].sort((a, b) => a.perSecond - b.perSecond);
+  return sorted[Math.floor((sorted.length - 1) / 2)];
 }
 
 interface Server {
@@ -239,6 +272,8 @@ interface Server {
   rss?: () => number;
   /** CPU seconds used by the server's processes since they started. */
   cpu: () => number;
+  /** Resolves once the server's background work after the appends (search indexing) is done. */
+  settle?: () => Promise<void>;
   stop: () => Promise<void>;
 }
 
@@ -249,7 +284,23 @@ async function servePostflowImap(dir: string): Promise<void> {
   await backends.mailboxes.ensureMailbox(USER, 'INBOX');
   // As app.ts wires it: the search index fed by the `search-indexer` group listener answers SEARCH's content keys.
   const search = backends.search;
-  if (search) await startSearchIndexing({ index: search, events: backends.events, mailboxes: backends.mailboxes as MailboxManager, blobs: backends.blobs, tikaUrl: '', logger });
+  // Group listener deliveries under way (the search indexer's): the parent waits for none before reading.
+  let pending = 0;
+  const events = backends.events;
+  const counted: typeof events = Object.create(events);
+  counted.registerGroupListener = (listener) =>
+    events.registerGroupListener({
+      group: listener.group,
+      handle: async (event) => {
+        pending++;
+        try {
+          await listener.handle(event);
+        } finally {
+          pending--;
+        }
+      },
+    });
+  if (search) await startSearchIndexing({ index: search, events: counted, mailboxes: backends.mailboxes as MailboxManager, blobs: backends.blobs, tikaUrl: '', logger });
   const deps: ImapSearchDeps = { mailboxes: backends.mailboxes, blobs: backends.blobs, events: backends.events, logger, search, authenticate: async (u, p) => (u === USER && p === PASSWORD ? USER : null) };
   const server = createImapServer(
     deps,
@@ -257,6 +308,17 @@ async function servePostflowImap(dir: string): Promise<void> {
   );
   const { port } = await server.listen();
   process.on('message', (message) => {
+    if (message === 'settle') {
+      // Settled: no listener work for 500 ms in a row.
+      let quiet = 0;
+      const timer = setInterval(() => {
+        quiet = pending === 0 ? quiet + 1 : 0;
+        if (quiet < 10) return;
+        clearInterval(timer);
+        process.send?.('settled');
+      }, 50);
+      return;
+    }
     if (message !== 'stop') return;
     void (async () => {
       await server.close();
@@ -279,6 +341,11 @@ async function startPostflowImap(dir: string): Promise<Server> {
     port,
     rss: () => Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'))?.[1] ?? 0) * 1024,
     cpu: () => treeCpu(child.pid as number),
+    settle: async () => {
+      const settled = new Promise((resolve) => child.once('message', resolve));
+      child.send('settle');
+      await settled;
+    },
     stop: async () => {
       const exited = new Promise((resolve) => child.once('exit', resolve));
       child.send('stop');
@@ -365,37 +432,75 @@ async function startDovecot(dir: string): Promise<Server> {
 async function main(): Promise<void> {
   const dir = mkdtempSync(path.join(tmpdir(), 'postflow-imap-bench-'));
   chownSync(dir, ...dovecotIds());
-  const rows: Array<[string, string, Figures]> = [];
+  /** Every round of every operation, per server. */
+  const rounds = new Map<string, Map<string, Figures[]>>();
+  const record = (operation: string, server: string, figures: Figures): void => {
+    const byServer = rounds.get(operation) ?? new Map<string, Figures[]>();
+    rounds.set(operation, byServer);
+    byServer.set(server, [...(byServer.get(server) ?? []), figures]);
+  };
   let idle: Awaited<ReturnType<typeof idleConnections>> | null = null;
   const started = performance.now();
+  const servers: Array<[string, Server]> = [];
   try {
     for (const [name, start] of [
       ['Postflow', startPostflowImap],
       ['Dovecot', startDovecot],
     ] as const) {
-      if (!SERVERS.has(name.toLowerCase())) continue;
-      const server = await start(dir);
+      if (SERVERS.has(name.toLowerCase())) servers.push([name, await start(dir)]);
+    }
+    const withCpu = async (server: Server, run: () => Promise<Figures>): Promise<Figures> => {
       serverCpu = server.cpu;
-      try {
-        for (const [operation, result] of Object.entries(await benchServer(server.port))) rows.push([operation, name, result]);
-        if (name === 'Postflow' && IDLE_CONNECTIONS > 0) {
-          console.error(`port ${server.port}: ${IDLE_CONNECTIONS} idle connections`);
-          idle = await idleConnections(server, IDLE_CONNECTIONS);
+      return run();
+    };
+    for (const [name, server] of servers) {
+      console.error(`${name}: APPEND`);
+      record('APPEND', name, await withCpu(server, () => appendPhase(server.port)));
+    }
+    // Indexing follows delivery asynchronously (group listener): it catches up before the reads,
+    // as on a real server between a delivery burst and a client's sync.
+    const settleStarted = performance.now();
+    for (const [, server] of servers) await server.settle?.();
+    console.error(`settled after ${((performance.now() - settleStarted) / 1000).toFixed(1)} s`);
+    // The servers take turns phase by phase, ROUNDS times: a slower or faster minute of this
+    // shared machine then falls on both of them, not on whichever ran all its phases then.
+    for (const [operation, run] of readPhases()) {
+      // One unmeasured round first on each server: a new code path is compiled by V8 while it runs
+      // the first few thousand commands (measured: up to twice the CPU per command of later rounds).
+      for (const [name, server] of servers) {
+        console.error(`${name}: ${operation}, warm-up`);
+        await run(server.port);
+      }
+      for (let round = 1; round <= ROUNDS; round++) {
+        // Odd rounds Postflow first, even rounds Dovecot first: neither always meets a colder client.
+        for (const [name, server] of round % 2 === 1 ? servers : [...servers].reverse()) {
+          console.error(`${name}: ${operation}, round ${round}`);
+          record(operation, name, await withCpu(server, () => run(server.port)));
         }
-      } finally {
-        await server.stop();
       }
     }
+    const postflow = servers.find(([name]) => name === 'Postflow')?.[1];
+    if (postflow && IDLE_CONNECTIONS > 0) {
+      console.error(`Postflow: ${IDLE_CONNECTIONS} idle connections`);
+      idle = await idleConnections(postflow, IDLE_CONNECTIONS);
+    }
   } finally {
+    for (const [, server] of servers) await server.stop();
     rmSync(dir, { recursive: true, force: true });
   }
-  console.log(`IMAP bench: ${MESSAGES} messages of ${message(0).length} bytes, ${FETCHES} fetches, ${LOGINS} logins, ${CONNECTIONS} connections, ${((performance.now() - started) / 1000).toFixed(0)} s`);
-  console.log('| operation | server | ops/s | p50 ms | p99 ms | Postflow / Dovecot | server CPU µs/op |');
-  console.log('|---|---|---|---|---|---|---|');
-  for (const [operation, server, f] of rows) {
-    const dovecot = rows.find(([op, s]) => op === operation && s === 'Dovecot')?.[2];
-    const ratio = server === 'Postflow' && dovecot ? (f.perSecond / dovecot.perSecond).toFixed(2) : '';
-    console.log(`| ${operation} | ${server} | ${f.perSecond.toFixed(0)} | ${f.p50.toFixed(2)} | ${f.p99.toFixed(2)} | ${ratio} | ${f.serverCpuUs.toFixed(0)} |`);
+  console.log(
+    `IMAP bench: ${MESSAGES} messages of ${message(0).length} bytes, ${FETCHES} fetches, ${LOGINS} logins, ${CONNECTIONS} connections, ` +
+      `${ROUNDS} alternating rounds per read operation after a warm-up round (median round shown), ${((performance.now() - started) / 1000).toFixed(0)} s`,
+  );
+  console.log('| operation | server | ops/s | p50 ms | p99 ms | Postflow / Dovecot | server CPU µs/op | each round: ops/s (CPU µs/op) |');
+  console.log('|---|---|---|---|---|---|---|---|');
+  for (const [operation, byServer] of rounds) {
+    const dovecot = byServer.get('Dovecot');
+    for (const [server, all] of byServer) {
+      const f = medianRound(all);
+      const ratio = server === 'Postflow' && dovecot ? (f.perSecond / medianRound(dovecot).perSecond).toFixed(2) : '';
+      console.log(`| ${operation} | ${server} | ${f.perSecond.toFixed(0)} | ${f.p50.toFixed(2)} | ${f.p99.toFixed(2)} | ${ratio} | ${f.serverCpuUs.toFixed(0)} | ${all.map((r) => `${r.perSecond.toFixed(0)} (${r.serverCpuUs.toFixed(0)})`).join(', ')} |`);
+    }
   }
   if (idle) {
     const mb = (bytes: number): string => (bytes / 1024 / 1024).toFixed(0);
