@@ -4,7 +4,7 @@
  * generator (a raw socket client, one command at a time per connection, `--connections` of them).
  * Postflow runs in its own Node process (as Dovecot runs in its own), so the load generator does
  * not share its event loop. Measures APPEND/s, FETCH of headers and of full bodies (commands/s),
- * FETCH of a 1,000-message range, SEARCH latency on the `--messages` mailbox (10,000 by default),
+ * FETCH of a 1,000-message range (ENVELOPE, and Thunderbird's HEADER.FIELDS), SEARCH latency on the `--messages` mailbox (10,000 by default),
  * LOGIN/s (connect, LOGIN, LOGOUT), with p50/p99 latencies, then Postflow's RSS with `--idle`
  * idle authenticated connections. Both servers check a plain-text password (no hashing).
  * The read operations run in `--rounds` rounds (3 by default) after one unmeasured warm-up round,
@@ -221,20 +221,25 @@ function readPhases(): Phase[] {
     phases.push(['FETCH full', (port) => measure(FETCHES, open(port), async (c, i) => void (await c.command(`UID FETCH ${(i % MESSAGES) + 1} (UID BODY.PEEK[])`)), close)]);
   }
   const span = Math.min(1000, MESSAGES);
+  /** A FETCH of `span` consecutive messages per command, `command(from, to)` giving its text. */
+  const range = (name: string, command: (from: number, to: number) => string): Phase => [
+    `FETCH ${span}-message range (${name})`,
+    (port) =>
+      measure(
+        RANGE_FETCHES,
+        open(port),
+        async (c, i) => {
+          const from = ((i * span) % MESSAGES) + 1;
+          await c.command(command(from, Math.min(MESSAGES, from + span - 1)));
+        },
+        close,
+      ),
+  ];
   if (PHASES.has('range')) {
-    phases.push([
-      `FETCH ${span}-message range (FLAGS ENVELOPE)`,
-      (port) =>
-        measure(
-          RANGE_FETCHES,
-          open(port),
-          async (c, i) => {
-            const from = ((i * span) % MESSAGES) + 1;
-            await c.command(`FETCH ${from}:${Math.min(MESSAGES, from + span - 1)} (UID FLAGS ENVELOPE)`);
-          },
-          close,
-        ),
-    ]);
+    phases.push(range('FLAGS ENVELOPE', (from, to) => `FETCH ${from}:${to} (UID FLAGS ENVELOPE)`));
+    // What Thunderbird asks for a folder's new messages (its header list, no ENVELOPE).
+    const fields = 'From To Cc Bcc Subject Date Message-ID Priority X-Priority References Newsgroups In-Reply-To Content-Type Reply-To';
+    phases.push(range("Thunderbird's HEADER.FIELDS", (from, to) => `UID FETCH ${from}:${to} (UID RFC822.SIZE FLAGS BODY.PEEK[HEADER.FIELDS (${fields})])`));
   }
   if (PHASES.has('search')) {
     phases.push(['SEARCH SUBJECT', (port) => measure(SEARCHES, open(port), async (c, i) => void (await c.command(`UID SEARCH SUBJECT "Message ${(i * 7919) % MESSAGES}"`)), close)]);

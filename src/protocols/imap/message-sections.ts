@@ -41,32 +41,60 @@ export function headerEnd(bytes: Buffer): number {
   return lf + 2;
 }
 
+/** Lower-cased field names of a HEADER.FIELDS list, computed once per list (a range FETCH filters every message with the same list). */
+const wantedNames = new WeakMap<readonly string[], ReadonlySet<string>>();
+
+function lowerCased(names: readonly string[]): ReadonlySet<string> {
+  let wanted = wantedNames.get(names);
+  if (!wanted) {
+    wanted = new Set(names.map((n) => n.toLowerCase()));
+    wantedNames.set(names, wanted);
+  }
+  return wanted;
+}
+
 /**
  * HEADER.FIELDS / HEADER.FIELDS.NOT (RFC 3501 §6.4.5): the fields named (or all others), as they
- * are in the message (folding kept), followed by the empty line.
+ * are in the message (folding kept), followed by the empty line. A field whose last line has no
+ * line end gets CRLF. Works on the bytes (no text conversion): the kept fields are copied once.
  */
 export function filterHeaderFields(header: Buffer, names: readonly string[], not: boolean): Buffer {
-  const wanted = new Set(names.map((n) => n.toLowerCase()));
-  const text = header.toString('latin1');
-  const out: string[] = [];
-  let current: string | null = null;
+  const wanted = lowerCased(names);
+  const kept: Array<[start: number, end: number]> = [];
+  let length = 2;
+  let field = -1;
   let keep = false;
-  const flush = (): void => {
-    if (current !== null && keep) out.push(current);
-    current = null;
+  const close = (end: number): void => {
+    if (field !== -1 && keep) {
+      kept.push([field, end]);
+      length += end - field + (header[end - 1] === 0x0a ? 0 : 2);
+    }
   };
-  for (const line of text.split(/(?<=\n)/)) {
-    if (line === '\r\n' || line === '\n') break;
-    if ((line.startsWith(' ') || line.startsWith('\t')) && current !== null) {
-      current += line;
+  let at = 0;
+  while (at < header.length) {
+    const lf = header.indexOf(0x0a, at);
+    const end = lf === -1 ? header.length : lf + 1;
+    const first = header[at];
+    // The empty line ends the block.
+    if (first === 0x0a || (first === 0x0d && end - at === 2 && lf !== -1)) break;
+    if ((first === 0x20 || first === 0x09) && field !== -1) {
+      at = end;
       continue;
     }
-    flush();
-    const colon = line.indexOf(':');
-    const name = colon > 0 ? line.slice(0, colon).trim().toLowerCase() : '';
+    close(at);
+    field = at;
+    const colon = header.indexOf(0x3a, at);
+    const name = colon > at && colon < end ? header.toString('latin1', at, colon).trim().toLowerCase() : '';
     keep = name !== '' && wanted.has(name) !== not;
-    current = line.endsWith('\n') ? line : `${line}\r\n`;
+    at = end;
   }
-  flush();
-  return Buffer.from(`${out.join('')}\r\n`, 'latin1');
+  close(at);
+  const out = Buffer.allocUnsafe(length);
+  let offset = 0;
+  for (const [start, end] of kept) {
+    offset += header.copy(out, offset, start, end);
+    if (header[end - 1] !== 0x0a) offset += out.write('\r\n', offset, 'latin1');
+  }
+  out.write('\r\n', offset, 'latin1');
+  return out;
 }
