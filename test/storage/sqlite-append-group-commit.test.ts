@@ -1,33 +1,28 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import Database from 'better-sqlite3';
 import type { AppendInput } from '../../src/mailbox/api/mailbox-mapper';
 import type { MessageSummary } from '../../src/mime/parsed-message';
 import { GroupCommit } from '../../src/storage/sqlite/group-commit';
-import { migrate } from '../../src/storage/sqlite/schema';
 import { SqliteMailboxStore } from '../../src/storage/sqlite/sqlite-mailbox-store';
+import { openTestDatabase, type TestDatabase } from '../helpers/store-fixtures';
 
 /** Appends share the connection's group-commit queue with the listeners' writes (search index, quota). */
 describe('SQLite mailbox store: appends in the connection group commit', () => {
-  let dir: string;
+  let database: TestDatabase;
   let db: Database.Database;
   let reader: Database.Database;
   let store: SqliteMailboxStore;
 
   beforeEach(async () => {
-    dir = mkdtempSync(path.join(tmpdir(), 'postflow-append-commit-'));
-    db = new Database(path.join(dir, 'postflow.db'));
-    migrate(db);
-    reader = new Database(path.join(dir, 'postflow.db'), { readonly: true });
+    database = openTestDatabase('postflow-append-commit-');
+    db = database.db;
+    reader = new Database(db.name, { readonly: true });
     store = new SqliteMailboxStore(db);
     await store.insertMailbox({ id: 'box', owner: 'a@example.com', name: 'INBOX', uidValidity: 1, role: null });
   });
 
-  afterEach(() => {
+  afterEach(async () => {
     reader.close();
-    db.close();
-    rmSync(dir, { recursive: true, force: true });
+    await database.cleanup();
   });
 
   const input = (n: number): AppendInput => ({

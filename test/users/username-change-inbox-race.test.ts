@@ -1,15 +1,11 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import Database from 'better-sqlite3';
 import pino from 'pino';
 import { MAIL_BUCKET } from '../../src/blob/api/blob-store';
 import { MailboxOperationError } from '../../src/mailbox/api/errors';
 import type { MailboxManager } from '../../src/mailbox/api/mailbox-manager';
-import { migrate } from '../../src/storage/sqlite/schema';
 import { SqliteMailboxStore } from '../../src/storage/sqlite/sqlite-mailbox-store';
 import { UsernameChange } from '../../src/users/username-change';
 import { mailboxFixture, rfc822, type MailboxFixture } from '../contracts/mailbox-store.contract';
+import { openTestDatabase, type TestDatabase } from '../helpers/store-fixtures';
 
 const OLD = 'old@example.com';
 const NEW = 'new@example.com';
@@ -17,21 +13,17 @@ const STEP = 'MailboxUsernameChangeTaskStep';
 
 /** The old INBOX removal of the username change when deliveries keep reaching it (real SQLite store). */
 describe('username change: a delivery reaching the old INBOX while it is removed', () => {
-  let dir: string;
-  let db: Database.Database;
+  let database: TestDatabase;
   let f: MailboxFixture;
 
   beforeEach(async () => {
-    dir = mkdtempSync(path.join(tmpdir(), 'postflow-username-race-'));
-    db = new Database(path.join(dir, 'postflow.db'));
-    migrate(db);
-    f = await mailboxFixture(async () => ({ mapper: new SqliteMailboxStore(db), cleanup: async () => undefined }));
+    database = openTestDatabase('postflow-username-race-');
+    f = await mailboxFixture(async () => ({ mapper: new SqliteMailboxStore(database.db), cleanup: async () => undefined }));
   });
 
   afterEach(async () => {
     await f.cleanup();
-    db.close();
-    rmSync(dir, { recursive: true, force: true });
+    await database.cleanup();
   });
 
   async function deliver(user: string, n: number): Promise<void> {

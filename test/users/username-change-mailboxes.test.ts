@@ -1,13 +1,9 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import Database from 'better-sqlite3';
 import pino from 'pino';
 import { MAIL_BUCKET } from '../../src/blob/api/blob-store';
-import { migrate } from '../../src/storage/sqlite/schema';
 import { SqliteMailboxStore } from '../../src/storage/sqlite/sqlite-mailbox-store';
 import { UsernameChange } from '../../src/users/username-change';
 import { mailboxFixture, rfc822, type MailboxFixture } from '../contracts/mailbox-store.contract';
+import { openTestDatabase, type TestDatabase } from '../helpers/store-fixtures';
 
 const OLD = 'old@example.com';
 const NEW = 'new@example.com';
@@ -18,24 +14,20 @@ const STEP = 'MailboxUsernameChangeTaskStep';
  * own port is wired: the other steps' stores are not touched by it.
  */
 describe('username change: mailbox step', () => {
-  let dir: string;
-  let db: Database.Database;
+  let database: TestDatabase;
   let f: MailboxFixture;
   let change: UsernameChange;
 
   beforeEach(async () => {
-    dir = mkdtempSync(path.join(tmpdir(), 'postflow-username-change-'));
-    db = new Database(path.join(dir, 'postflow.db'));
-    migrate(db);
-    f = await mailboxFixture(async () => ({ mapper: new SqliteMailboxStore(db), cleanup: async () => undefined }));
+    database = openTestDatabase('postflow-username-change-');
+    f = await mailboxFixture(async () => ({ mapper: new SqliteMailboxStore(database.db), cleanup: async () => undefined }));
     const unused = new Proxy({}, { get: () => () => Promise.reject(new Error('not used by the mailbox step')) });
     change = new UsernameChange({ rrt: unused as never, delegations: unused as never, mailboxes: f.manager, logger: pino({ level: 'silent' }) });
   });
 
   afterEach(async () => {
     await f.cleanup();
-    db.close();
-    rmSync(dir, { recursive: true, force: true });
+    await database.cleanup();
   });
 
   async function deliver(user: string, mailbox: string, n: number): Promise<void> {
