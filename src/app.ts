@@ -93,6 +93,7 @@ export async function startPostflow(options: StartOptions): Promise<RunningPostf
         port: config.temporal.devServerPort,
         uiPort: config.temporal.uiPort,
         visibilityIndexes: config.temporal.visibilityIndexes,
+        goRuntime: { maxProcs: config.temporal.devServerMaxProcs, gc: config.temporal.devServerGoGc },
         logger: logger.child({ component: 'temporal-dev-server' }),
       });
       await devServer.start();

@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { accessSync, constants, createWriteStream, existsSync, mkdirSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { Connection } from '@temporalio/client';
 import type { Logger } from 'pino';
@@ -51,6 +52,18 @@ export interface DevServerOptions {
    * created. Unset: env POSTFLOW_TEMPORAL_VISIBILITY_INDEXES, else `lean`.
    */
   visibilityIndexes?: VisibilityIndexMode;
+  /** Go runtime of the server process (unset fields: `goRuntimeDefaults`). */
+  goRuntime?: { maxProcs?: number; gc?: number };
+}
+
+/**
+ * The dev server's Go runtime settings: GOMAXPROCS half this machine's cores (at least 1), since
+ * it shares them with the Postflow process; GOGC 400. On 2 cores, with Go's defaults (GOMAXPROCS 2,
+ * GOGC 100) the server spent about a fifth more CPU per mail, much of it in the kernel (idle Go
+ * threads spinning and parking while Node held the other core; docs/performance.md).
+ */
+export function goRuntimeDefaults(cpus: number): { maxProcs: number; gc: number } {
+  return { maxProcs: Math.max(1, Math.floor(cpus / 2)), gc: 400 };
 }
 
 export type VisibilityIndexMode = 'lean' | 'all';
@@ -117,7 +130,7 @@ export class TemporalDevServer {
     const args = this.arguments();
     // Own process group: a terminal's Ctrl-C reaches Postflow only, which stops its worker
     // before it stops Temporal.
-    const child = spawn(this.options.cliPath, args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    const child = spawn(this.options.cliPath, args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true, env: this.environment(process.env) });
     this.child = child;
     child.stdout?.pipe(log);
     child.stderr?.pipe(log);
@@ -163,11 +176,23 @@ export class TemporalDevServer {
     ];
   }
 
+  /**
+   * The server's environment: `base` with GOMAXPROCS and GOGC set from the options (0 or unset:
+   * `goRuntimeDefaults`). A GOMAXPROCS or GOGC already in `base` wins: an operator's explicit choice.
+   */
+  environment(base: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+    const defaults = goRuntimeDefaults(availableParallelism());
+    const maxProcs = this.options.goRuntime?.maxProcs || defaults.maxProcs;
+    const gc = this.options.goRuntime?.gc || defaults.gc;
+    return { ...base, GOMAXPROCS: base.GOMAXPROCS || String(maxProcs), GOGC: base.GOGC || String(gc) };
+  }
+
   /** The settings that shape throughput, for benchmark reports. */
   describeSettings(): string {
     const args = this.arguments();
     const values = (flag: string): string[] => args.flatMap((a, i) => (a === flag ? [args[i + 1]] : []));
-    return `SQLite file, 1 history shard (dev server default), visibility indexes ${this.visibilityIndexMode}, pragmas ${values('--sqlite-pragma').join(' ')}; dynamic config ${values('--dynamic-config-value').join(' ') || 'none'}`;
+    const env = this.environment(process.env);
+    return `SQLite file, 1 history shard (dev server default), visibility indexes ${this.visibilityIndexMode}, pragmas ${values('--sqlite-pragma').join(' ')}; dynamic config ${values('--dynamic-config-value').join(' ') || 'none'}; Go runtime GOMAXPROCS=${env.GOMAXPROCS} GOGC=${env.GOGC}`;
   }
 
   /** Process id of the dev server child, when this instance started one. */

@@ -120,6 +120,13 @@ export const configSchema = z
         eagerStart: bool.default(true),
         /** Embedded dev server: `lean` drops the visibility indexes no query needs (less CPU per mail), `all` keeps them (docs/performance.md). */
         visibilityIndexes: z.enum(['lean', 'all']).default('lean'),
+        /**
+         * Embedded dev server: Go threads running its code at once (GOMAXPROCS). 0: half this
+         * machine's cores, at least 1 — it shares them with this process (docs/performance.md).
+         */
+        devServerMaxProcs: z.coerce.number().int().min(0).max(1024).default(0),
+        /** Embedded dev server: Go garbage collector target (GOGC, percent of live heap; Go's default is 100). */
+        devServerGoGc: z.coerce.number().int().min(10).max(10_000).default(400),
       })
       .strict()
       .default({}),

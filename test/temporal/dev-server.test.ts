@@ -1,10 +1,11 @@
 import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import pino from 'pino';
-import { SEARCH_ATTRIBUTE_CACHE_KEY, TemporalCliNotFoundError, TemporalDevServer, findTemporalCli } from '../../temporal/dev-server';
+import { loadConfig } from '../../src/config/load-config';
+import { SEARCH_ATTRIBUTE_CACHE_KEY, TemporalCliNotFoundError, TemporalDevServer, findTemporalCli, goRuntimeDefaults } from '../../temporal/dev-server';
 import { QUEUE_ATTRIBUTE, RECIPIENTS_ATTRIBUTE, SENDER_ATTRIBUTE, SPOOL_QUEUE, STATE_ATTRIBUTE } from '../../workflows/lib/search-attributes';
 
 jest.setTimeout(120_000);
@@ -44,6 +45,31 @@ describe('Temporal dev server settings', () => {
     expect(args.slice(-2)).toEqual(['--dynamic-config-value', `${SEARCH_ATTRIBUTE_CACHE_KEY}=true`]);
   });
 
+  it('gives the server half the cores (at least one) and GOGC 400 unless configured or set in the environment', () => {
+    expect(goRuntimeDefaults(1)).toEqual({ maxProcs: 1, gc: 400 });
+    expect(goRuntimeDefaults(2)).toEqual({ maxProcs: 1, gc: 400 });
+    expect(goRuntimeDefaults(3)).toEqual({ maxProcs: 1, gc: 400 });
+    expect(goRuntimeDefaults(8)).toEqual({ maxProcs: 4, gc: 400 });
+    const defaults = goRuntimeDefaults(availableParallelism());
+    const server = new TemporalDevServer({ cliPath: 'temporal', dataDir: dir, port: 7999, uiPort: 8999, logger });
+    const env = server.environment({ PATH: '/bin' });
+    expect(env).toMatchObject({ PATH: '/bin', GOMAXPROCS: String(defaults.maxProcs), GOGC: '400' });
+    // 0 means "the default", as in the configuration.
+    const configured = new TemporalDevServer({ cliPath: 'temporal', dataDir: dir, port: 7999, uiPort: 8999, logger, goRuntime: { maxProcs: 3, gc: 0 } });
+    expect(configured.environment({})).toMatchObject({ GOMAXPROCS: '3', GOGC: '400' });
+    // An operator's own GOMAXPROCS/GOGC win over the configuration.
+    expect(configured.environment({ GOMAXPROCS: '2', GOGC: 'off' })).toMatchObject({ GOMAXPROCS: '2', GOGC: 'off' });
+    expect(configured.describeSettings()).toMatch(/GOMAXPROCS=\d+ GOGC=\S+/);
+  });
+
+  it('rejects out-of-range Go runtime settings in the configuration', () => {
+    expect(loadConfig({ env: { POSTFLOW_TEMPORAL_DEV_SERVER_MAX_PROCS: '2', POSTFLOW_TEMPORAL_DEV_SERVER_GO_GC: '200' } }).temporal).toMatchObject({ devServerMaxProcs: 2, devServerGoGc: 200 });
+    expect(loadConfig({}).temporal).toMatchObject({ devServerMaxProcs: 0, devServerGoGc: 400 });
+    expect(() => loadConfig({ env: { POSTFLOW_TEMPORAL_DEV_SERVER_MAX_PROCS: '-1' } })).toThrow(/devServerMaxProcs/);
+    expect(() => loadConfig({ env: { POSTFLOW_TEMPORAL_DEV_SERVER_GO_GC: '5' } })).toThrow(/devServerGoGc/);
+    expect(() => loadConfig({ env: { POSTFLOW_TEMPORAL_DEV_SERVER_GO_GC: 'lots' } })).toThrow(/devServerGoGc/);
+  });
+
   it('refuses a configured CLI path that is not an executable file', () => {
     const notExecutable = path.join(dir, 'temporal');
     writeFileSync(notExecutable, '#!/bin/sh\n');
@@ -65,6 +91,10 @@ describe('Temporal dev server settings', () => {
     await server.start();
     const connection = await Connection.connect({ address: server.address });
     try {
+      // The server process runs with the Go runtime settings (read back from the kernel).
+      const environ = readFileSync(`/proc/${server.pid}/environ`, 'utf8').split('\0');
+      const expected = server.environment(process.env);
+      expect(environ).toEqual(expect.arrayContaining([`GOMAXPROCS=${expected.GOMAXPROCS}`, `GOGC=${expected.GOGC}`]));
       const client = new Client({ connection, namespace: 'default' });
       const taskQueue = `devserver-test-${Date.now()}`;
       // No worker polls this queue: the workflow stays open, as a queued mail does.
