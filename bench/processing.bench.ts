@@ -10,7 +10,10 @@
  * p50/p99 latency from the 250 to visible (Postflow: workflow start → workflow closed, LocalDelivery
  * being its last step; Postfix: the `delay=` of the LMTP delivery in its log, queue file creation →
  * Dovecot's 250), Temporal history events per mail, and CPU seconds of each process group.
- * Usage: npm run bench:processing [-- --mails 1000 --variants default,no-eager --peer yes]
+ * `--warmup N` first sends N mails of the same shape to other users (`warm`, `2warm` …) and waits for
+ * them, unmeasured, so the measured mails start with compiled code (V8's JIT) on every system and
+ * with the same empty mailboxes as without warm-up.
+ * Usage: npm run bench:processing [-- --mails 1000 --warmup 0 --variants default,no-eager --peer yes]
  * Set PROCESSING_BENCH_PROF=dir to write a CPU profile of Postflow's main JS thread over each
  * variant's measured window (`<dir>/postflow-<variant>.cpuprofile`, open it in Chrome DevTools).
  * Figures depend on machine load: compare rows of one run only (docs/performance.md).
@@ -44,6 +47,7 @@ function arg(name: string, fallback: string): string {
 }
 
 const MAILS = Number(arg('mails', '1000'));
+const WARMUP_MAILS = Number(arg('warmup', '0'));
 const SESSIONS = Number(arg('sessions', '10'));
 const RECIPIENTS = Number(arg('recipients', '10'));
 const VARIANTS = arg('variants', 'default').split(',').filter(Boolean);
@@ -60,7 +64,13 @@ const POLL_MS = 100;
 const STALL_MS = 120_000;
 
 /** smtp-source `-r n -t user@d` sends to user@d, 2user@d … nuser@d. */
-const USERS = Array.from({ length: RECIPIENTS }, (_, i) => (i === 0 ? 'user' : `${i + 1}user`));
+const USERS = usersNamed('user');
+/** Recipients of the warm-up mails: other mailboxes, so the measured ones start empty. */
+const WARMUP_USERS = usersNamed('warm');
+
+function usersNamed(base: string): string[] {
+  return Array.from({ length: RECIPIENTS }, (_, i) => (i === 0 ? base : `${i + 1}${base}`));
+}
 
 /** Postflow variants compared in one run. */
 const VARIANT_SETTINGS: Record<string, { eagerStart: boolean; localDeliveryExecution: 'local' | 'activity' }> = {
@@ -164,9 +174,9 @@ function percentile(sorted: number[], p: number): number {
 }
 
 /** Runs smtp-source against host:port; resolves with its wall time, rejects with its stderr. */
-function smtpSource(port: number): Promise<number> {
+function smtpSource(port: number, mails = MAILS, users = USERS): Promise<number> {
   const t0 = Date.now();
-  const args = ['-d', '-s', String(SESSIONS), '-m', String(MAILS), '-l', String(MESSAGE_BYTES), '-r', String(RECIPIENTS), '-f', 'sender@remote.example', '-t', `${USERS[0]}@${DOMAIN}`, `127.0.0.1:${port}`];
+  const args = ['-d', '-s', String(SESSIONS), '-m', String(mails), '-l', String(MESSAGE_BYTES), '-r', String(RECIPIENTS), '-f', 'sender@remote.example', '-t', `${users[0]}@${DOMAIN}`, `127.0.0.1:${port}`];
   return new Promise((resolve, reject) => {
     const child = spawn('smtp-source', args, { stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
@@ -177,8 +187,7 @@ function smtpSource(port: number): Promise<number> {
 }
 
 /** Polls until every user sees all mails; returns the time it happened. */
-async function waitVisible(name: string, count: () => Promise<number>): Promise<number> {
-  const target = MAILS * RECIPIENTS;
+async function waitVisible(name: string, count: () => Promise<number>, target = MAILS * RECIPIENTS): Promise<number> {
   let last = -1;
   let progressAt = Date.now();
   for (;;) {
@@ -225,11 +234,24 @@ async function runPostflow(variant: string, server: TemporalDevServer, temporalP
       if (!res.ok) throw new Error(`PUT ${url}: ${res.status} ${await res.text()}`);
     };
     await put(`${base}/domains/${DOMAIN}`);
-    for (const u of USERS) await put(`${base}/users/${u}@${DOMAIN}`, { password: 'pw' });
-    const inboxes = await Promise.all(USERS.map(async (u) => {
-      await app.backends.mailboxes.ensureMailbox(`${u}@${DOMAIN}`, 'INBOX');
-      return `${u}@${DOMAIN}`;
-    }));
+    for (const u of [...USERS, ...WARMUP_USERS]) await put(`${base}/users/${u}@${DOMAIN}`, { password: 'pw' });
+    const inboxesOf = (users: string[]): Promise<string[]> =>
+      Promise.all(users.map(async (u) => {
+        await app.backends.mailboxes.ensureMailbox(`${u}@${DOMAIN}`, 'INBOX');
+        return `${u}@${DOMAIN}`;
+      }));
+    const delivered = async (owners: string[]): Promise<number> => {
+      let total = 0;
+      for (const owner of owners) total += (await app.backends.mailboxes.getMailbox(owner, 'INBOX'))?.messageCount ?? 0;
+      return total;
+    };
+    const inboxes = await inboxesOf(USERS);
+    if (WARMUP_MAILS > 0) {
+      const warm = await inboxesOf(WARMUP_USERS);
+      await smtpSource(app.ports.smtp!, WARMUP_MAILS, WARMUP_USERS);
+      await waitVisible(`postflow ${variant} warm-up`, () => delivered(warm), WARMUP_MAILS * RECIPIENTS);
+    }
+    const measuredFrom = new Date();
 
     const stopProfile = await startProfile(`postflow-${variant}`);
     const cpu0 = process.cpuUsage();
@@ -239,11 +261,7 @@ async function runPostflow(variant: string, server: TemporalDevServer, temporalP
     const written0 = writtenBytes();
     const t0 = Date.now();
     const smtpSeconds = await smtpSource(app.ports.smtp!);
-    const visibleAt = await waitVisible(`postflow ${variant}`, async () => {
-      let total = 0;
-      for (const owner of inboxes) total += (await app.backends.mailboxes.getMailbox(owner, 'INBOX'))?.messageCount ?? 0;
-      return total;
-    });
+    const visibleAt = await waitVisible(`postflow ${variant}`, () => delivered(inboxes));
     const cpu = process.cpuUsage(cpu0);
     const temporalCpu = treeCpuSeconds(temporalPid) - temporalCpu0;
     const writtenKbPerMail = (writtenBytes() - written0) / 1024 / MAILS;
@@ -254,7 +272,8 @@ async function runPostflow(variant: string, server: TemporalDevServer, temporalP
     threadBreakdown.push(`  written by Postflow: ${writtenKbPerMail.toFixed(1)} KB/mail (SQLite WAL, checkpoints, blob files)`);
     threadBreakdown.push(`  busiest threads: ${single.map(([k, v]) => `${k} ${v.toFixed(1)}`).join(', ')}`);
 
-    const query = `TaskQueue = "${taskQueue}" AND WorkflowType = "processMail"`;
+    // The measured mails only (the warm-up's started before).
+    const query = `TaskQueue = "${taskQueue}" AND WorkflowType = "processMail" AND StartTime >= "${measuredFrom.toISOString()}"`;
     while ((await app.client.workflow.count(`${query} AND ExecutionStatus = "Running"`)).count > 0) await new Promise((r) => setTimeout(r, POLL_MS));
     const latencies: number[] = [];
     let events = 0;
@@ -286,14 +305,25 @@ async function runPostflow(variant: string, server: TemporalDevServer, temporalP
   }
 }
 
+/** Postfix's LMTP delivery delays (ms) by queue id: one LMTP transaction per mail carries its 10 recipients. */
+function lmtpDelays(maillog: string): Map<string, number> {
+  const delays = new Map<string, number>();
+  for (const line of readFileSync(maillog, 'utf8').split('\n')) {
+    const m = /postfix\/lmtp\[\d+\]: ([0-9A-F]+): to=<[^>]*>.* delay=([\d.]+),.* status=sent/.exec(line);
+    if (m) delays.set(m[1], Math.max(delays.get(m[1]) ?? 0, Number(m[2]) * 1000));
+  }
+  return delays;
+}
+
 async function runPostfixDovecot(): Promise<Row> {
   const dir = mkdtempSync(path.join(tmpdir(), 'postflow-bench-postfix-'));
   const script = path.join(projectRoot(), 'scripts', 'bench-postfix-dovecot.sh');
-  await run(script, ['start', dir, String(PEER_SMTP_PORT), String(PEER_SMTP_PORT + 1), DOMAIN, ...USERS]);
+  await run(script, ['start', dir, String(PEER_SMTP_PORT), String(PEER_SMTP_PORT + 1), DOMAIN, ...USERS, ...WARMUP_USERS]);
   try {
     const postfixPid = Number(readFileSync(path.join(dir, 'spool', 'pid', 'master.pid'), 'utf8').trim());
     const dovecotPid = Number(readFileSync(path.join(dir, 'run', 'master.pid'), 'utf8').trim());
-    const maildirs = USERS.map((u) => path.join(dir, 'mail', DOMAIN, u, 'Maildir', 'new'));
+    const maildirsOf = (users: string[]): string[] => users.map((u) => path.join(dir, 'mail', DOMAIN, u, 'Maildir', 'new'));
+    const maildirs = maildirsOf(USERS);
     const count = (d: string): number => {
       try {
         return readdirSync(d).length;
@@ -301,6 +331,13 @@ async function runPostfixDovecot(): Promise<Row> {
         return 0;
       }
     };
+    let warmQueueIds = new Set<string>();
+    if (WARMUP_MAILS > 0) {
+      const warm = maildirsOf(WARMUP_USERS);
+      await smtpSource(PEER_SMTP_PORT, WARMUP_MAILS, WARMUP_USERS);
+      await waitVisible('postfix+dovecot warm-up', async () => warm.reduce((sum, d) => sum + count(d), 0), WARMUP_MAILS * RECIPIENTS);
+      warmQueueIds = new Set(lmtpDelays(path.join(dir, 'maillog')).keys());
+    }
     const postfixCpu0 = treeCpuSeconds(postfixPid);
     const dovecotCpu0 = treeCpuSeconds(dovecotPid);
     const t0 = Date.now();
@@ -308,13 +345,7 @@ async function runPostfixDovecot(): Promise<Row> {
     const visibleAt = await waitVisible('postfix+dovecot', async () => maildirs.reduce((sum, d) => sum + count(d), 0));
     const postfixCpu = treeCpuSeconds(postfixPid) - postfixCpu0;
     const dovecotCpu = treeCpuSeconds(dovecotPid) - dovecotCpu0;
-    // One LMTP transaction per mail carries its 10 recipients: one delay per queue id.
-    const delays = new Map<string, number>();
-    for (const line of readFileSync(path.join(dir, 'maillog'), 'utf8').split('\n')) {
-      const m = /postfix\/lmtp\[\d+\]: ([0-9A-F]+): to=<[^>]*>.* delay=([\d.]+),.* status=sent/.exec(line);
-      if (m) delays.set(m[1], Math.max(delays.get(m[1]) ?? 0, Number(m[2]) * 1000));
-    }
-    const latencies = [...delays.values()].sort((a, b) => a - b);
+    const latencies = [...lmtpDelays(path.join(dir, 'maillog'))].filter(([id]) => !warmQueueIds.has(id)).map(([, delay]) => delay).sort((a, b) => a - b);
     return {
       name: 'postfix+dovecot',
       mailsPerSecond: MAILS / ((visibleAt - t0) / 1000),
@@ -353,7 +384,7 @@ async function main(): Promise<void> {
     await server.stop();
     rmSync(dir, { recursive: true, force: true });
   }
-  console.log(`\nEnd-to-end: ${MAILS} mails × ${RECIPIENTS} recipients, ${MESSAGE_BYTES} B, ${SESSIONS} SMTP sessions (smtp-source), load average before: ${load}`);
+  console.log(`\nEnd-to-end: ${MAILS} mails × ${RECIPIENTS} recipients, ${MESSAGE_BYTES} B, ${SESSIONS} SMTP sessions (smtp-source), ${WARMUP_MAILS > 0 ? `after ${WARMUP_MAILS} warm-up mails to other users` : 'no warm-up'}, load average before: ${load}`);
   console.log(`Temporal dev server: ${server.describeSettings()}`);
   console.log('variants: default = eager workflow start + LocalDelivery in the local batch; no-eager; ld-activity = LocalDelivery its own activity\n');
   console.log('system                  mails/s  p50 ms  p99 ms  events/mail  history B/mail  SMTP s  total s  CPU s');
