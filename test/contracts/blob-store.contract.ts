@@ -66,14 +66,17 @@ export function describeBlobStoreContract(name: string, makeTestee: () => Promis
       expect(await store.exists(MAIL_BUCKET, blobId)).toBe(true);
     });
 
-    it('reads back, as a buffer, blobs on each side of 64 KiB (where a file store switches from blocking to pooled reads)', async () => {
-      for (const size of [64 * 1024 - 1, 64 * 1024, 64 * 1024 + 1, 1024 * 1024]) {
+    it('reads back, as a buffer and as a stream, blobs on each side of 64 KiB (where a file store switches from blocking to pooled reads)', async () => {
+      for (const size of [0, 64 * 1024 - 1, 64 * 1024, 64 * 1024 + 1, 1024 * 1024]) {
         const bytes = Buffer.alloc(size, size % 251);
         bytes.write(`blob of ${size} bytes`);
         const { blobId } = await store.put(MAIL_BUCKET, bytes);
         const read = await store.readBytes(MAIL_BUCKET, blobId);
         expect(read.length).toBe(size);
         expect(read.equals(bytes)).toBe(true);
+        const streamed = await drain(await store.read(MAIL_BUCKET, blobId));
+        expect(streamed.length).toBe(size);
+        expect(streamed.equals(bytes)).toBe(true);
       }
     });
 
