@@ -16,7 +16,8 @@ export const QUOTA_LISTENER_GROUP = 'quota-current-usage';
  * Expunged event does not carry the sizes of its messages). The cost is one listing of the
  * user's mailboxes per recompute; events of one user are handled one at a time on a node (those
  * arriving meanwhile share the next recompute), and `QuotaService.recompute` re-checks after
- * writing, so concurrent writers on several nodes converge on the current value.
+ * writing, so concurrent writers on several nodes converge on the current value. A recompute that
+ * sees the mailboxes change again hands over to the next one when an event already queued it.
  */
 export class QuotaListener implements GroupListener {
   readonly group = QUOTA_LISTENER_GROUP;
@@ -35,7 +36,8 @@ export class QuotaListener implements GroupListener {
   }
 
   private async update(user: string): Promise<void> {
-    const usage = await this.quota.recompute(user);
+    // An event that arrived meanwhile queued the next recompute of this user: it takes over.
+    const usage = await this.quota.recompute(user, { handedOver: () => this.users.get(user)?.waiting !== undefined });
     if (!this.thresholds) return;
     const { computed } = await this.quota.details(user);
     const crossing = await this.thresholds.onUsage(user, computed, usage);

@@ -10,7 +10,7 @@ import { ALL_UIDS } from '../../src/mailbox/api/mailbox-store';
 import { AnnotationCleanupListener } from '../../src/mailbox/listeners/annotation-cleanup';
 import { UNLIMITED } from '../../src/quota/api/quota';
 import { QuotaListener } from '../../src/quota/quota-listener';
-import { exceededResource, occupationOf, quotaRootOf, userOfQuotaRoot, type QuotaService } from '../../src/quota/quota-service';
+import { QuotaService as QuotaServiceClass, exceededResource, occupationOf, quotaRootOf, userOfQuotaRoot, type QuotaService } from '../../src/quota/quota-service';
 import { createQuotaService } from '../../src/quota/start-quota';
 import { QuotaThresholdNotifier, THRESHOLDS_CHANGED, WARNING_SENT, aggregateIdOf, thresholdReached, type ThresholdSettings, type WarningSender } from '../../src/quota/thresholds';
 import type { Backends } from '../../src/storage/backends';
@@ -195,6 +195,59 @@ describe('quotas over the embedded backends (SQLite, in-process events)', () => 
     await Promise.all(events.map((e) => listener.handle(e)));
     expect(await backends.quotas!.getUsage(USER)).toEqual(await quota.computeUsage(USER));
     expect((await backends.quotas!.getUsage(USER)).count).toBe(10);
+  });
+
+  describe('while messages keep arriving during the recompute', () => {
+    /** The user's mailbox counters, with one more message appended after each of the first `churn` listings (deliveries racing the recompute). */
+    function churningTotals(inboxId: string, churn: { left: number; onListing?: () => void }) {
+      return {
+        listMailboxes: async (owner: string) => {
+          const listed = await backends.mailboxes.listMailboxes(owner);
+          if (churn.left > 0) {
+            churn.left--;
+            await append(inboxId, message(1000 + churn.left));
+          }
+          churn.onListing?.();
+          return listed;
+        },
+      };
+    }
+
+    it('gives up after the last round when no later recompute is queued (the event is retried)', async () => {
+      const inbox = await backends.mailboxes.ensureMailbox(USER, 'INBOX');
+      const churning = new QuotaServiceClass(backends.quotas!, churningTotals(inbox.id, { left: 100 }));
+      await expect(churning.recompute(USER)).rejects.toThrow(/kept changing/);
+      await expect(churning.recompute(USER, { handedOver: () => false })).rejects.toThrow(/kept changing/);
+    });
+
+    it('hands over to a queued recompute: no failure, and the usage stored in the end is the mailboxes\' sum', async () => {
+      const inbox = await backends.mailboxes.ensureMailbox(USER, 'INBOX');
+      const churn: { left: number; onListing?: () => void } = { left: 2 };
+      const churning = new QuotaServiceClass(backends.quotas!, churningTotals(inbox.id, churn));
+      let asked = 0;
+      const read = await churning.recompute(USER, { handedOver: () => ++asked > 0 });
+      expect(asked).toBe(1);
+      // It stored the first listing (0), then read 1 and stopped: the next recompute stores what it reads.
+      expect(read.count).toBe(1);
+      expect((await backends.quotas!.getUsage(USER)).count).toBe(0);
+
+      // Through the listener: while the first event's recompute runs, each listing appends a
+      // message and a new event arrives (as deliveries do), queueing the next recompute.
+      const listener = new QuotaListener(churning, null, logger);
+      const event = (n: number): MailboxEvent => ({ type: 'Added', eventId: `e${n}`, user: USER, mailboxId: inbox.id, uids: [n], modSeq: n, messages: [] }) as unknown as MailboxEvent;
+      const handled: Array<Promise<void>> = [];
+      churn.left = 8;
+      churn.onListing = () => {
+        if (churn.left > 0) handled.push(listener.handle(event(100 - churn.left)));
+      };
+      handled.push(listener.handle(event(1)));
+      const outcomes = [];
+      while (outcomes.length < handled.length) outcomes.push(...(await Promise.allSettled(handled.slice(outcomes.length))));
+      expect(outcomes.filter((o) => o.status === 'rejected')).toEqual([]);
+      expect(churn.left).toBe(0);
+      expect((await backends.quotas!.getUsage(USER)).count).toBe(10);
+      expect(await backends.quotas!.getUsage(USER)).toEqual(await quota.computeUsage(USER));
+    });
   });
 
   it('recompute fixes a drifted usage', async () => {
