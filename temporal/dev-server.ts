@@ -59,7 +59,7 @@ export interface DevServerOptions {
 /**
  * The dev server's Go runtime settings: GOMAXPROCS half this machine's cores (at least 1), since
  * it shares them with the Postflow process; GOGC 400. On 2 cores, with Go's defaults (GOMAXPROCS 2,
- * GOGC 100) the server spent about a fifth more CPU per mail, much of it in the kernel (idle Go
+ * GOGC 100) the server spent about a third more CPU per mail, much of it in the kernel (idle Go
  * threads spinning and parking while Node held the other core; docs/performance.md).
  */
 export function goRuntimeDefaults(cpus: number): { maxProcs: number; gc: number } {
