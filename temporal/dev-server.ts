@@ -122,7 +122,7 @@ export class TemporalDevServer {
       return;
     }
     if (report.skipped) this.options.logger.warn({ reason: report.skipped }, 'Temporal visibility indexes left as created');
-    else if (report.dropped.length + report.created.length > 0) this.options.logger.info(report, 'Temporal visibility indexes tuned');
+    else if (report.dropped.length + report.created.length + report.triggers.length > 0) this.options.logger.info(report, 'Temporal visibility indexes tuned');
   }
 
   private async spawnAndWait(dir: string): Promise<void> {

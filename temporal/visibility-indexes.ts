@@ -7,6 +7,8 @@ import Database from 'better-sqlite3';
  * reads. An index never changes a query's result, only its speed: this module keeps the indexes
  * that the queue listing, the Web UI's default list and filters, and the server's own
  * namespace-division queries (schedules, worker deployments) use, and drops the others.
+ * It also guards the server's FTS update trigger (see guardFtsUpdateTrigger): a workflow's close
+ * no longer re-indexes keyword lists and texts that did not change.
  * The dev server creates its schema only in a new database file (a restart, even of another CLI
  * version, does not recreate a dropped index), so this runs while the server is stopped.
  * See docs/performance.md ("Lean visibility indexes").
@@ -35,6 +37,8 @@ export interface VisibilityIndexReport {
   dropped: string[];
   /** Indexes of aliased custom columns created again by this call (an attribute registered after a previous tuning). */
   created: string[];
+  /** Guarded FTS update triggers created by this call, in place of the server's unguarded one. */
+  triggers: string[];
   /** Set when nothing was changed, with the reason. */
   skipped?: string;
 }
@@ -92,11 +96,11 @@ export function tuneVisibilityIndexes(dbFile: string, requiredAliases: readonly 
   try {
     db.pragma('busy_timeout = 10000');
     const table = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name = ?").get(VISIBILITY_TABLE);
-    if (!table) return { dropped: [], created: [], skipped: `no ${VISIBILITY_TABLE} table` };
+    if (!table) return { dropped: [], created: [], triggers: [], skipped: `no ${VISIBILITY_TABLE} table` };
     const aliases = customAttributeAliases(db);
     const known = new Set(aliases.values());
     const missing = requiredAliases.filter((name) => !known.has(name));
-    if (missing.length > 0) return { dropped: [], created: [], skipped: `search attribute aliases not found: ${missing.join(', ')}` };
+    if (missing.length > 0) return { dropped: [], created: [], triggers: [], skipped: `search attribute aliases not found: ${missing.join(', ')}` };
     const aliasedColumns = new Set(aliases.keys());
     const indexes = db
       .prepare("SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = ? AND sql IS NOT NULL")
@@ -106,7 +110,9 @@ export function tuneVisibilityIndexes(dbFile: string, requiredAliases: readonly 
     const columns = new Set((db.prepare(`PRAGMA table_xinfo(${VISIBILITY_TABLE})`).all() as Array<{ name: string }>).map((c) => c.name));
     const dropped: string[] = [];
     const created: string[] = [];
+    let triggers: string[] = [];
     db.transaction(() => {
+      triggers = guardFtsUpdateTrigger(db);
       for (const index of indexes) {
         if (KEPT_SYSTEM_INDEXES.includes(index.name)) continue;
         const column = indexedColumn(index.sql);
@@ -123,8 +129,61 @@ export function tuneVisibilityIndexes(dbFile: string, requiredAliases: readonly 
         created.push(index.name);
       }
     })();
-    return { dropped, created };
+    return { dropped, created, triggers };
   } finally {
     db.close();
   }
+}
+
+/** The server's trigger that re-indexes every FTS table of a visibility row on any update of it. */
+export const SERVER_FTS_UPDATE_TRIGGER = `${VISIBILITY_TABLE}_au`;
+
+const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+/** The FTS5 tables whose content is the visibility table (KeywordList and Text attributes). */
+export function visibilityFtsTables(db: Database.Database): string[] {
+  const rows = db.prepare("SELECT name, sql FROM sqlite_master WHERE type = 'table' AND sql LIKE 'CREATE VIRTUAL TABLE%'").all() as Array<{ name: string; sql: string }>;
+  const content = new RegExp(`USING\\s+fts5\\s*\\([\\s\\S]*content\\s*=\\s*'${VISIBILITY_TABLE}'`, 'i');
+  return rows.filter((row) => IDENTIFIER.test(row.name) && content.test(row.sql)).map((row) => row.name).sort();
+}
+
+/**
+ * The server's update trigger deletes and re-inserts the row in every FTS table (keyword lists,
+ * texts) on every update of the row, and the close of a workflow updates its row: each mail paid
+ * an FTS delete and insert of its recipients at its close, for values the close never changes.
+ * It is replaced by one trigger per FTS table doing the same two writes, guarded by a WHEN that
+ * lets them run only when the row id or one of that table's columns changed — so the FTS content
+ * is the same as before after any update. Only the shape this code knows (for each FTS table, a
+ * 'delete' of OLD and an insert of NEW, nothing else) is replaced; any other trigger is left.
+ */
+function guardFtsUpdateTrigger(db: Database.Database): string[] {
+  const trigger = db.prepare("SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = ?").get(SERVER_FTS_UPDATE_TRIGGER) as { sql: string } | undefined;
+  if (!trigger) return [];
+  const tables = visibilityFtsTables(db);
+  if (tables.length === 0) return [];
+  const statements = trigger.sql.replace(/^[\s\S]*?\bBEGIN\b/i, '').replace(/\bEND\s*$/i, '').split(';').map((part) => part.trim()).filter(Boolean);
+  // Each statement: INSERT INTO <fts> (…) VALUES ('delete', OLD.rowid, …) or VALUES (NEW.rowid, …).
+  const shapes = statements.map((statement) => {
+    const match = /^INSERT\s+INTO\s+([A-Za-z_][A-Za-z0-9_]*)\s*\([^)]*\)\s*VALUES\s*\(\s*('delete'\s*,\s*OLD|NEW)\.rowid\b/i.exec(statement);
+    return match ? `${match[1]} ${match[2].toUpperCase() === 'NEW' ? 'insert' : 'delete'}` : '';
+  });
+  const expected = tables.flatMap((table) => [`${table} delete`, `${table} insert`]).sort();
+  if (shapes.length !== expected.length || [...shapes].sort().some((shape, i) => shape !== expected[i])) return [];
+  const definitions = tables.map((table) => {
+    const columns = (db.prepare(`PRAGMA table_info(${table})`).all() as Array<{ name: string }>).map((column) => column.name);
+    if (columns.length === 0 || !columns.every((column) => IDENTIFIER.test(column))) return null;
+    const changed = ['OLD.rowid IS NOT NEW.rowid', ...columns.map((column) => `OLD.${column} IS NOT NEW.${column}`)].join(' OR ');
+    return {
+      name: `${table}_au`,
+      sql: `CREATE TRIGGER ${table}_au AFTER UPDATE ON ${VISIBILITY_TABLE} WHEN ${changed}
+BEGIN
+  INSERT INTO ${table} (${table}, rowid, ${columns.join(', ')}) VALUES ('delete', OLD.rowid, ${columns.map((column) => `OLD.${column}`).join(', ')});
+  INSERT INTO ${table} (rowid, ${columns.join(', ')}) VALUES (NEW.rowid, ${columns.map((column) => `NEW.${column}`).join(', ')});
+END`,
+    };
+  });
+  if (definitions.some((definition) => definition === null)) return [];
+  db.exec(`DROP TRIGGER ${SERVER_FTS_UPDATE_TRIGGER}`);
+  for (const definition of definitions) db.exec(definition!.sql);
+  return definitions.map((definition) => definition!.name);
 }

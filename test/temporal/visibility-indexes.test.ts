@@ -7,7 +7,15 @@ import Database from 'better-sqlite3';
 import pino from 'pino';
 import { ConfigError, loadConfig } from '../../src/config/load-config';
 import { TemporalDevServer, findTemporalCli } from '../../temporal/dev-server';
-import { KEPT_SYSTEM_INDEXES, VISIBILITY_TABLE, customAttributeAliases, customColumnIndex, tuneVisibilityIndexes } from '../../temporal/visibility-indexes';
+import {
+  KEPT_SYSTEM_INDEXES,
+  SERVER_FTS_UPDATE_TRIGGER,
+  VISIBILITY_TABLE,
+  customAttributeAliases,
+  customColumnIndex,
+  tuneVisibilityIndexes,
+  visibilityFtsTables,
+} from '../../temporal/visibility-indexes';
 import {
   NEXT_ATTEMPT_ATTRIBUTE,
   POSTFLOW_SEARCH_ATTRIBUTES,
@@ -107,7 +115,7 @@ describe('lean visibility indexes (synthetic database)', () => {
       ['by_datetime_01', 'by_keyword_01', 'by_keyword_03', 'by_something_new', 'by_status', 'by_task_queue', 'by_workflow_id', 'default_idx'],
     );
     // Idempotent; the rows are untouched.
-    expect(tuneVisibilityIndexes(file, REQUIRED)).toEqual({ dropped: [], created: [] });
+    expect(tuneVisibilityIndexes(file, REQUIRED)).toEqual({ dropped: [], created: [], triggers: [] });
     const db = new Database(file, { readonly: true });
     expect(db.prepare(`SELECT Keyword01 FROM ${VISIBILITY_TABLE} WHERE run_id = 'r1'`).get()).toEqual({ Keyword01: 'spool' });
     db.close();
@@ -137,6 +145,121 @@ describe('lean visibility indexes (synthetic database)', () => {
     expect(customColumnIndex('Text01')).toBeNull();
     expect(customColumnIndex('Keyword1; DROP TABLE x')).toBeNull();
     expect(KEPT_SYSTEM_INDEXES).toEqual(expect.arrayContaining(['default_idx', 'by_task_queue', 'by_status', 'by_workflow_id', 'by_temporal_namespace_division']));
+  });
+});
+
+
+function triggers(dbFile: string): string[] {
+  const db = new Database(dbFile, { readonly: true });
+  try {
+    return (db.prepare("SELECT name FROM sqlite_master WHERE type = 'trigger' ORDER BY name").all() as Array<{ name: string }>).map((r) => r.name);
+  } finally {
+    db.close();
+  }
+}
+
+/** FTS5 'integrity-check' with rank 1: the index must hold exactly what the content table holds. */
+function ftsConsistent(db: Database.Database, table: string): void {
+  db.prepare(`INSERT INTO ${table} (${table}, rank) VALUES ('integrity-check', 1)`).run();
+}
+
+const KEYWORD_FTS = 'executions_visibility_fts_keyword_list';
+const TEXT_FTS = 'executions_visibility_fts_text';
+
+/** The server's FTS tables and triggers (as created by dev server 1.32), on the synthetic table. */
+function addServerFts(file: string, updateTrigger?: string): void {
+  const db = new Database(file);
+  db.exec(`CREATE VIRTUAL TABLE ${TEXT_FTS} USING fts5 (Text01, content='${VISIBILITY_TABLE}', tokenize="unicode61 remove_diacritics 2")`);
+  db.exec(`CREATE VIRTUAL TABLE ${KEYWORD_FTS} USING fts5 (BuildIds, KeywordList01, content='${VISIBILITY_TABLE}', tokenize="unicode61 remove_diacritics 0 categories 'C* L* M* N* P* S* Z*' separators '♡'")`);
+  db.exec(`ALTER TABLE ${VISIBILITY_TABLE} ADD COLUMN Text01 TEXT`);
+  db.exec(`ALTER TABLE ${VISIBILITY_TABLE} ADD COLUMN BuildIds TEXT`);
+  const ins = (t: string, cols: string[], who: 'NEW' | 'OLD', del: boolean) =>
+    `INSERT INTO ${t} (${del ? `${t}, ` : ''}rowid, ${cols.join(', ')}) VALUES (${del ? "'delete', " : ''}${who}.rowid, ${cols.map((c) => `${who}.${c}`).join(', ')});`;
+  const text = ['Text01'];
+  const keywords = ['BuildIds', 'KeywordList01'];
+  db.exec(`CREATE TRIGGER executions_visibility_ai AFTER INSERT ON ${VISIBILITY_TABLE} BEGIN ${ins(TEXT_FTS, text, 'NEW', false)} ${ins(KEYWORD_FTS, keywords, 'NEW', false)} END`);
+  db.exec(`CREATE TRIGGER executions_visibility_ad AFTER DELETE ON ${VISIBILITY_TABLE} BEGIN ${ins(TEXT_FTS, text, 'OLD', true)} ${ins(KEYWORD_FTS, keywords, 'OLD', true)} END`);
+  db.exec(updateTrigger ?? `CREATE TRIGGER ${SERVER_FTS_UPDATE_TRIGGER} AFTER UPDATE ON ${VISIBILITY_TABLE}
+BEGIN
+  ${ins(TEXT_FTS, text, 'OLD', true)}
+  ${ins(TEXT_FTS, text, 'NEW', false)}
+
+  ${ins(KEYWORD_FTS, keywords, 'OLD', true)}
+  ${ins(KEYWORD_FTS, keywords, 'NEW', false)}
+END`);
+  // Index the row written before the FTS tables existed: every check starts from a consistent index.
+  for (const table of [TEXT_FTS, KEYWORD_FTS]) db.prepare(`INSERT INTO ${table} (${table}) VALUES ('rebuild')`).run();
+  // The server joins a keyword list's values with '♡' (its tokenizer's only separator).
+  db.prepare(`INSERT INTO ${VISIBILITY_TABLE} (namespace_id, run_id, Keyword01, KeywordList01) VALUES ('ns', 'r2', 'spool', 'a@example.com♡b@example.com')`).run();
+  db.close();
+}
+
+describe('guarded FTS update triggers (synthetic database)', () => {
+  let dir: string;
+  beforeEach(() => {
+    dir = mkdtempSync(path.join(tmpdir(), 'postflow-visfts-'));
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  const aliases = { Keyword01: 'PostflowQueue', Keyword03: 'PostflowState', Datetime01: 'PostflowNextAttempt', KeywordList01: 'PostflowRecipients', Keyword05: 'PostflowSender' };
+  const matches = (db: Database.Database, value: string): string[] =>
+    (db.prepare(`SELECT v.run_id FROM ${VISIBILITY_TABLE} v WHERE v.rowid IN (SELECT rowid FROM ${KEYWORD_FTS} WHERE ${KEYWORD_FTS} MATCH ?) ORDER BY v.run_id`).all(`KeywordList01 : "${value}"`) as Array<{ run_id: string }>).map((r) => r.run_id);
+
+  it('re-indexes a row only when a column of that FTS table changed, leaving each index as its content', () => {
+    const file = path.join(dir, 't.db');
+    syntheticDatabase(file, aliases);
+    addServerFts(file);
+    const report = tuneVisibilityIndexes(file, REQUIRED);
+    expect(report.triggers).toEqual([`${KEYWORD_FTS}_au`, `${TEXT_FTS}_au`]);
+    expect(triggers(file)).toEqual(['executions_visibility_ad', 'executions_visibility_ai', `${KEYWORD_FTS}_au`, `${TEXT_FTS}_au`]);
+    const db = new Database(file);
+    try {
+      expect(visibilityFtsTables(db)).toEqual([KEYWORD_FTS, TEXT_FTS]);
+      expect(matches(db, 'b@example.com')).toEqual(['r2']);
+      // A close: status and close time change, the keyword list and texts do not. One row written,
+      // no FTS write (total_changes counts the writes of trigger programs too).
+      const before = db.prepare('SELECT total_changes() AS n').get() as { n: number };
+      db.prepare(`UPDATE ${VISIBILITY_TABLE} SET status = 2, close_time = '2026-12-01 10:00:00+00:00' WHERE run_id = 'r2'`).run();
+      const after = db.prepare('SELECT total_changes() AS n').get() as { n: number };
+      expect(after.n - before.n).toBe(1);
+      expect(matches(db, 'b@example.com')).toEqual(['r2']);
+      ftsConsistent(db, KEYWORD_FTS);
+      ftsConsistent(db, TEXT_FTS);
+      // A changed keyword list is re-indexed: the old value no longer matches, the new one does.
+      db.prepare(`UPDATE ${VISIBILITY_TABLE} SET KeywordList01 = 'c@example.com' WHERE run_id = 'r2'`).run();
+      expect(matches(db, 'b@example.com')).toEqual([]);
+      expect(matches(db, 'c@example.com')).toEqual(['r2']);
+      // So is a text, from NULL to a value and back.
+      db.prepare(`UPDATE ${VISIBILITY_TABLE} SET Text01 = 'quarterly report' WHERE run_id = 'r2'`).run();
+      expect(db.prepare(`SELECT count(*) AS n FROM ${TEXT_FTS} WHERE ${TEXT_FTS} MATCH 'quarterly'`).get()).toEqual({ n: 1 });
+      db.prepare(`UPDATE ${VISIBILITY_TABLE} SET Text01 = NULL WHERE run_id = 'r2'`).run();
+      expect(db.prepare(`SELECT count(*) AS n FROM ${TEXT_FTS} WHERE ${TEXT_FTS} MATCH 'quarterly'`).get()).toEqual({ n: 0 });
+      // The server's insert and delete triggers are untouched.
+      db.prepare(`INSERT INTO ${VISIBILITY_TABLE} (namespace_id, run_id, KeywordList01) VALUES ('ns', 'r3', 'c@example.com')`).run();
+      expect(matches(db, 'c@example.com')).toEqual(['r2', 'r3']);
+      db.prepare(`DELETE FROM ${VISIBILITY_TABLE} WHERE run_id = 'r2'`).run();
+      expect(matches(db, 'c@example.com')).toEqual(['r3']);
+      ftsConsistent(db, KEYWORD_FTS);
+      ftsConsistent(db, TEXT_FTS);
+    } finally {
+      db.close();
+    }
+    // Idempotent: the server's trigger is gone, nothing more to replace.
+    expect(tuneVisibilityIndexes(file, REQUIRED).triggers).toEqual([]);
+  });
+
+  it('leaves an update trigger of a shape it does not know', () => {
+    const file = path.join(dir, 't.db');
+    syntheticDatabase(file, aliases);
+    addServerFts(file, `CREATE TRIGGER ${SERVER_FTS_UPDATE_TRIGGER} AFTER UPDATE ON ${VISIBILITY_TABLE}
+BEGIN
+  INSERT INTO ${KEYWORD_FTS} (${KEYWORD_FTS}, rowid, BuildIds, KeywordList01) VALUES ('delete', OLD.rowid, OLD.BuildIds, OLD.KeywordList01);
+  INSERT INTO ${KEYWORD_FTS} (rowid, BuildIds, KeywordList01) VALUES (NEW.rowid, NEW.BuildIds, NEW.KeywordList01);
+END`);
+    const report = tuneVisibilityIndexes(file, REQUIRED);
+    expect(report.triggers).toEqual([]);
+    expect(report.dropped.length).toBeGreaterThan(0);
+    expect(triggers(file)).toContain(SERVER_FTS_UPDATE_TRIGGER);
   });
 });
 
@@ -198,9 +321,11 @@ describe('lean visibility indexes (real dev server)', () => {
       const connection = await Connection.connect({ address: server.address });
       try {
         const client = new Client({ connection, namespace: 'default' });
+        const workflowIds: string[] = [];
         for (const [i, queue] of [SPOOL_QUEUE, SPOOL_QUEUE, 'error'].entries()) {
+          workflowIds.push(`mail-visidx-${i}-${Date.now()}`);
           await client.workflow.start('processMail', {
-            workflowId: `mail-visidx-${i}-${Date.now()}`,
+            workflowId: workflowIds[i],
             taskQueue,
             args: [{}],
             typedSearchAttributes: [
@@ -227,12 +352,35 @@ describe('lean visibility indexes (real dev server)', () => {
         const listed: string[] = [];
         for await (const info of client.workflow.list({ query: `TaskQueue = "${taskQueue}" AND PostflowQueue = "${SPOOL_QUEUE}"` })) listed.push(info.workflowId);
         expect(listed).toHaveLength(2);
+
+        // A close updates the visibility row (status, close time) but not its keyword list: the
+        // guarded FTS triggers leave its entries, and the closed mail is still found by recipient.
+        await client.workflow.getHandle(workflowIds[0]).terminate('visibility test');
+        const all = async (query: string): Promise<number> => (await client.workflow.count(`TaskQueue = "${taskQueue}" AND ${query}`)).count;
+        let closed = 0;
+        for (let i = 0; i < 50 && closed < 1; i++) {
+          closed = await all(`ExecutionStatus = "Terminated" AND PostflowRecipients = "r0@example.com"`);
+          if (closed < 1) await new Promise((r) => setTimeout(r, 200));
+        }
+        expect(closed).toBe(1);
+        expect(await all(`PostflowRecipients = "b@example.com"`)).toBe(3);
+        expect(await count(`PostflowRecipients = "b@example.com"`)).toBe(2);
       } finally {
         await connection.close();
       }
     } finally {
       await server.stop();
     }
+    const tuned = new Database(server.databaseFile);
+    try {
+      const fts = visibilityFtsTables(tuned);
+      expect(fts).toEqual([KEYWORD_FTS, TEXT_FTS]);
+      for (const table of fts) ftsConsistent(tuned, table);
+    } finally {
+      tuned.close();
+    }
+    expect(triggers(server.databaseFile)).toEqual(expect.arrayContaining([`${KEYWORD_FTS}_au`, `${TEXT_FTS}_au`]));
+    expect(triggers(server.databaseFile)).not.toContain(SERVER_FTS_UPDATE_TRIGGER);
 
     // A restart of the same database neither recreates the dropped indexes nor loses a queued mail.
     const before = visibilityIndexes(server.databaseFile);
@@ -258,6 +406,7 @@ describe('lean visibility indexes (real dev server)', () => {
     try {
       const indexes = visibilityIndexes(server.databaseFile);
       expect(indexes).toContain('by_history_length');
+      expect(triggers(server.databaseFile)).toContain(SERVER_FTS_UPDATE_TRIGGER);
       expect(indexes).toContain('by_bool_01');
       expect(indexes.length).toBeGreaterThan(50);
       expect(server.describeSettings()).toContain('visibility indexes all');
