@@ -169,21 +169,21 @@ function guardFtsUpdateTrigger(db: Database.Database): string[] {
   });
   const expected = tables.flatMap((table) => [`${table} delete`, `${table} insert`]).sort();
   if (shapes.length !== expected.length || [...shapes].sort().some((shape, i) => shape !== expected[i])) return [];
-  const definitions = tables.map((table) => {
+  const definitions: Array<{ name: string; sql: string }> = [];
+  for (const table of tables) {
     const columns = (db.prepare(`PRAGMA table_info(${table})`).all() as Array<{ name: string }>).map((column) => column.name);
-    if (columns.length === 0 || !columns.every((column) => IDENTIFIER.test(column))) return null;
+    if (columns.length === 0 || !columns.every((column) => IDENTIFIER.test(column))) return [];
     const changed = ['OLD.rowid IS NOT NEW.rowid', ...columns.map((column) => `OLD.${column} IS NOT NEW.${column}`)].join(' OR ');
-    return {
+    definitions.push({
       name: `${table}_au`,
       sql: `CREATE TRIGGER ${table}_au AFTER UPDATE ON ${VISIBILITY_TABLE} WHEN ${changed}
 BEGIN
   INSERT INTO ${table} (${table}, rowid, ${columns.join(', ')}) VALUES ('delete', OLD.rowid, ${columns.map((column) => `OLD.${column}`).join(', ')});
   INSERT INTO ${table} (rowid, ${columns.join(', ')}) VALUES (NEW.rowid, ${columns.map((column) => `NEW.${column}`).join(', ')});
 END`,
-    };
-  });
-  if (definitions.some((definition) => definition === null)) return [];
+    });
+  }
   db.exec(`DROP TRIGGER ${SERVER_FTS_UPDATE_TRIGGER}`);
-  for (const definition of definitions) db.exec(definition!.sql);
-  return definitions.map((definition) => definition!.name);
+  for (const definition of definitions) db.exec(definition.sql);
+  return definitions.map((definition) => definition.name);
 }
