@@ -19,12 +19,25 @@ import { NULL_SENDER, OUTGOING_QUEUE, QUEUE_ATTRIBUTE, RECIPIENTS_ATTRIBUTE, SEN
 
 const repository = proxyLocalActivities<MailActivities>({ ...REPOSITORY_WRITE, summary: 'keep the mail in var/mail/error/' });
 
-/** The path the mail took so far, step by step (also the workflow's result). */
+/**
+ * The path the mail took so far, step by step. On a closed workflow too: the worker replays its
+ * history (the Temporal UI's Queries tab, `temporal workflow query --name trace`).
+ */
 export const traceQuery = defineQuery<TraceEntry[]>('trace');
 
+/** Where one part of the mail ended (a split mail has one per part). */
+export type MailEnd = Extract<TraceEntry, { event: 'end' }>;
+
+/**
+ * The workflow's result: where each part of the mail ended and how many steps its path had. The
+ * path itself is kept once in the history, in the local activity markers of the batches that walked
+ * it, and the `trace` query returns it whole. A copy of it in the result made up 1.5 KB of the
+ * 5.4 KB of history a mail to 10 recipients wrote (docs/performance.md, stop 17).
+ */
 export interface ProcessMailResult {
   mailId: string;
-  trace: TraceEntry[];
+  ends: MailEnd[];
+  steps: number;
 }
 
 /**
@@ -55,7 +68,7 @@ export async function processMail(mail: MailReference): Promise<ProcessMailResul
     for (const p of advanced.propagated) await keep(p.mail, trace);
     positions = advanced.stops.length === 0 ? [] : await Promise.all(advanced.stops.map((stop) => runStop(stop)));
   }
-  return { mailId: mail.mailId, trace };
+  return { mailId: mail.mailId, ends: trace.filter((entry): entry is MailEnd => entry.event === 'end'), steps: trace.length };
 }
 
 async function keep(mail: MailReference, trace: TraceEntry[]): Promise<void> {

@@ -1,7 +1,7 @@
 import { readMessageBytes } from '../../src/mailbox/message-content';
 import { RELAY_DENIED_REPOSITORY } from '../../src/mailrepository/api/mail-repository-store';
-import { mailWorkflowId } from '../../src/queue/temporal-mail-queue';
-import { adminPut, imapClient, sendMail, startTestNode, type TestNode } from '../helpers/postflow';
+import type { TraceEntry } from '../../src/mailet/graph/walker';
+import { adminPut, imapClient, mailPath, sendMail, startTestNode, type TestNode } from '../helpers/postflow';
 
 const DOMAIN = 'example.test';
 const ALICE = `alice@${DOMAIN}`;
@@ -40,8 +40,8 @@ export function describeMailPath(profile: 'embedded' | 'distributed'): void {
       await node?.stop();
     });
 
-    async function waitForWorkflow(mailId: string): Promise<{ trace: Array<{ event: string }> }> {
-      return node.app.client.workflow.getHandle(mailWorkflowId(mailId)).result();
+    async function waitForWorkflow(mailId: string): Promise<{ trace: TraceEntry[] }> {
+      return mailPath(node, mailId);
     }
 
     it('delivers a mail byte-identical to the local recipient (after James\' Delivered-To), readable over IMAP', async () => {

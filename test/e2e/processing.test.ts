@@ -8,7 +8,7 @@ import { loadConfig } from '../../src/config/load-config';
 import { ERROR_REPOSITORY } from '../../src/mailrepository/api/mail-repository-store';
 import { mailWorkflowId } from '../../src/queue/temporal-mail-queue';
 import type { TraceEntry } from '../../src/mailet/graph/walker';
-import { adminPut, sendMail, sharedWorkflowBundle, startTestNode, TEST_TEMPORAL_ADDRESS, type TestNode } from '../helpers/postflow';
+import { adminPut, mailPath, sendMail, sharedWorkflowBundle, startTestNode, TEST_TEMPORAL_ADDRESS, type TestNode } from '../helpers/postflow';
 
 const DOMAIN = 'example.test';
 const ALICE = `alice@${DOMAIN}`;
@@ -66,7 +66,7 @@ describe('mail processing with a custom graph and custom mailets', () => {
 
   async function deliver(raw: string): Promise<{ mailId: string; trace: TraceEntry[] }> {
     const { mailId } = await sendMail(node.app.ports.smtp as number, { from: 'bob@remote.example', to: [ALICE] }, raw);
-    const { trace } = (await node.app.client.workflow.getHandle(mailWorkflowId(mailId)).result()) as { trace: TraceEntry[] };
+    const { trace } = await mailPath(node, mailId);
     return { mailId, trace };
   }
 
@@ -85,6 +85,23 @@ describe('mail processing with a custom graph and custom mailets', () => {
     const { trace } = await deliver(raw);
     expect(trace).toContainEqual(expect.objectContaining({ event: 'mailet', mailet: 'SubjectTagger' }));
     expect(await inboxMessages()).toContain(raw.replace('Subject: Quarterly report', 'Subject: [external] Quarterly report'));
+  });
+
+  it('returns where the mail ended, and keeps its path once in the history, whole in the trace query', async () => {
+    const { mailId } = await sendMail(node.app.ports.smtp as number, { from: 'bob@remote.example', to: [ALICE] }, message('path kept once'));
+    const { result, trace } = await mailPath(node, mailId);
+    expect(trace).toContainEqual(expect.objectContaining({ event: 'mailet', mailet: 'LocalDelivery', state: 'ghost' }));
+    expect(result).toEqual({ mailId, ends: [expect.objectContaining({ event: 'end', mail: mailId, reason: 'ghost' })], steps: trace.length });
+    // Every payload of the history: the LocalDelivery entry is in the batch's marker, not again in the result.
+    const history = await node.app.client.workflow.getHandle(mailWorkflowId(mailId)).fetchHistory();
+    const payloadTexts: string[] = [];
+    for (const event of history.events ?? []) {
+      for (const payload of event.workflowExecutionCompletedEventAttributes?.result?.payloads ?? []) payloadTexts.push(Buffer.from(payload.data ?? []).toString('utf8'));
+      for (const details of Object.values(event.markerRecordedEventAttributes?.details ?? {})) {
+        for (const payload of details.payloads ?? []) payloadTexts.push(Buffer.from(payload.data ?? []).toString('utf8'));
+      }
+    }
+    expect(payloadTexts.join('\n').split('"mailet":"LocalDelivery"')).toHaveLength(2);
   });
 
   it('sends the mail of a throwing mailet to the error processor and its repository', async () => {

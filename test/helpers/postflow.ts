@@ -10,6 +10,9 @@ import { startPostflow, type RunningPostflow } from '../../src/app';
 import { loadConfig } from '../../src/config/load-config';
 import type { PostflowConfig } from '../../src/config/schema';
 import { bundleWorkflows } from '../../workers/mail-worker';
+import { mailWorkflowId } from '../../src/queue/temporal-mail-queue';
+import type { TraceEntry } from '../../src/mailet/graph/walker';
+import { traceQuery, type ProcessMailResult } from '../../workflows/process-mail';
 import { Client as CassandraClient } from 'cassandra-driver';
 import { RabbitMqAdmin } from '../events/rabbitmq-admin';
 import { OpenSearchSearchIndex } from '../../src/search/opensearch/opensearch-search-index';
@@ -125,6 +128,16 @@ export async function sendMail(port: number, envelope: { from: string; to: strin
   } finally {
     transport.close();
   }
+}
+
+/**
+ * Waits for a mail's processMail workflow to close and returns its result and its whole path, as
+ * the `trace` query answers it on the closed workflow (the worker replays the history).
+ */
+export async function mailPath(node: TestNode, mailId: string): Promise<{ result: ProcessMailResult; trace: TraceEntry[] }> {
+  const handle = node.app.client.workflow.getHandle(mailWorkflowId(mailId));
+  const result = (await handle.result()) as ProcessMailResult;
+  return { result, trace: await handle.query(traceQuery) };
 }
 
 export function imapClient(port: number, user: string, pass: string): ImapFlow {

@@ -104,8 +104,8 @@ export type TraceEntry =
   /**
    * `recipients` only when the mailet changed them (what it left): unchanged recipients are the
    * mail's as of its previous entry (or the workflow input), not repeated. The trace travels in the
-   * batch's local activity marker and in the workflow result, both kept in the Temporal history:
-   * repeating 10 recipients on every mailet entry was 40 % of a mail's history bytes.
+   * batch's local activity marker, kept in the Temporal history: repeating 10 recipients on every
+   * mailet entry was 40 % of a mail's history bytes.
    */
   | { event: 'mailet'; mail: string; processor: string; index: number; mailet: string; recipients?: string[]; state: string }
   | { event: 'error'; mail: string; processor: string; index: number; mailet: string; message: string; handling: string }
