@@ -259,6 +259,7 @@ async function runPostflow(variant: string, server: TemporalDevServer, temporalP
     const threads1 = threadCpuSeconds(true);
     const temporalCpu0 = treeCpuSeconds(temporalPid);
     const written0 = writtenBytes();
+    const eager0 = app.mailProcessing.queue.eagerlyStarted;
     const t0 = Date.now();
     const smtpSeconds = await smtpSource(app.ports.smtp!);
     const visibleAt = await waitVisible(`postflow ${variant}`, () => delivered(inboxes));
@@ -270,6 +271,7 @@ async function runPostflow(variant: string, server: TemporalDevServer, temporalP
     threadBreakdown.push(`postflow ${variant}: ${threads.sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k} ${v.toFixed(1)}`).join(', ')}`);
     const single = [...threadCpuSeconds(true)].map(([k, v]) => [k, v - (threads1.get(k) ?? 0)] as [string, number]).sort((a, b) => b[1] - a[1]).slice(0, 8);
     threadBreakdown.push(`  written by Postflow: ${writtenKbPerMail.toFixed(1)} KB/mail (SQLite WAL, checkpoints, blob files)`);
+    threadBreakdown.push(`  started eagerly: ${app.mailProcessing.queue.eagerlyStarted - eager0} of ${MAILS} mails (the others' first workflow task went through matching)`);
     threadBreakdown.push(`  busiest threads: ${single.map(([k, v]) => `${k} ${v.toFixed(1)}`).join(', ')}`);
 
     // The measured mails only (the warm-up's started before).
