@@ -1,5 +1,4 @@
 import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
 import { availableParallelism, tmpdir } from 'node:os';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
@@ -7,16 +6,9 @@ import pino from 'pino';
 import { loadConfig } from '../../src/config/load-config';
 import { SEARCH_ATTRIBUTE_CACHE_KEY, TemporalCliNotFoundError, TemporalDevServer, findTemporalCli, goRuntimeDefaults } from '../../temporal/dev-server';
 import { QUEUE_ATTRIBUTE, RECIPIENTS_ATTRIBUTE, SENDER_ATTRIBUTE, SPOOL_QUEUE, STATE_ATTRIBUTE } from '../../workflows/lib/search-attributes';
+import { freePort } from '../helpers/ports';
 
 jest.setTimeout(120_000);
-
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 const logger = pino({ level: 'silent' });
 

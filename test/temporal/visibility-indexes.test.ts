@@ -1,5 +1,4 @@
 import { mkdtempSync, rmSync } from 'node:fs';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
@@ -25,19 +24,13 @@ import {
   SPOOL_QUEUE,
   STATE_ATTRIBUTE,
 } from '../../workflows/lib/search-attributes';
+import { freePort } from '../helpers/ports';
 
 jest.setTimeout(120_000);
 
 const logger = pino({ level: 'silent' });
 const REQUIRED = POSTFLOW_SEARCH_ATTRIBUTES.map((key) => key.name);
 
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 function visibilityIndexes(dbFile: string): string[] {
   const db = new Database(dbFile, { readonly: true });
