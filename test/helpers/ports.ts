@@ -4,10 +4,10 @@ import net from 'node:net';
  * Ports the tests give the servers they start: below Linux's ephemeral range (32768–60999 here),
  * from which both `listen(0)` and every outgoing connection take their ports. A port found free
  * with `listen(0)` could become the local port of another test's connection before the server
- * binds it (a Temporal dev server once exited with EADDRINUSE in CI that way); one from this range
+ * binds it (the likely cause of a Temporal dev server exiting at start in CI); one from this range
  * cannot.
  */
-export const TEST_PORTS = { first: 20_000, last: 32_767 } as const;
+const TEST_PORTS = { first: 20_000, last: 32_767 } as const;
 
 /** A port nothing listens on now on 127.0.0.1, outside the ephemeral range. */
 export async function freePort(): Promise<number> {

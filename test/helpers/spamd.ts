@@ -5,9 +5,6 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { freePort } from './ports';
 
-/** The shared helper (the tests that start a spamd import it from here). */
-export { freePort };
-
 const SPAMD = '/usr/sbin/spamd';
 
 /** A spamd (SpamAssassin, Debian packages `spamassassin spamd`) of one test file. */
@@ -17,7 +14,6 @@ export interface TestSpamd {
   dir: string;
   stop(): Promise<void>;
 }
-
 
 async function waitForPort(port: number, timeoutMs: number): Promise<void> {
   const end = Date.now() + timeoutMs;

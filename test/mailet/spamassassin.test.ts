@@ -2,7 +2,8 @@ import { TemporaryError } from '../../src/core/errors';
 import { MATCHERS } from '../../src/mailet/catalogue/matchers';
 import { SECURITY_MAILETS, SPAM_FLAG_ATTRIBUTE, SPAM_STATUS_ATTRIBUTE } from '../../src/mailet/catalogue/security-mailets';
 import { createMailetHarness, type TestMailetHarness } from '../../src/mailet/testing';
-import { freePort, startSpamd, type TestSpamd } from '../helpers/spamd';
+import { freePort } from '../helpers/ports';
+import { startSpamd, type TestSpamd } from '../helpers/spamd';
 
 const spamAssassin = SECURITY_MAILETS.find((m) => m.name === 'SpamAssassin')!;
 const isMarkedAsSpam = MATCHERS.find((m) => m.name === 'IsMarkedAsSpam')!;

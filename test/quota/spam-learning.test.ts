@@ -7,7 +7,8 @@ import { TemporaryError } from '../../src/core/errors';
 import { SpamLearningListener, spamdTell } from '../../src/mailbox/listeners/spam-learning';
 import type { Backends } from '../../src/storage/backends';
 import { createEmbeddedBackends } from '../../src/storage/embedded';
-import { freePort, startSpamd, type TestSpamd } from '../helpers/spamd';
+import { freePort } from '../helpers/ports';
+import { startSpamd, type TestSpamd } from '../helpers/spamd';
 
 const USER = 'junk@spam.example';
 
