@@ -13,9 +13,12 @@
  * `--warmup N` first sends N mails of the same shape to other users (`warm`, `2warm` …) and waits for
  * them, unmeasured, so the measured mails start with compiled code (V8's JIT) on every system and
  * with the same empty mailboxes as without warm-up.
- * Usage: npm run bench:processing [-- --mails 1000 --warmup 0 --variants default,no-eager --peer yes]
+ * `--rounds N` repeats the whole comparison N times (odd rounds run the peer first, even rounds
+ * Postflow first, each round on a fresh Temporal dev server and fresh data) and prints the ratio of
+ * every round and their median: this machine's load drifts by ±15–30 % between runs.
+ * Usage: npm run bench:processing [-- --mails 1000 --warmup 0 --variants default,no-eager --peer yes --rounds 1]
  * Set PROCESSING_BENCH_PROF=dir to write a CPU profile of Postflow's main JS thread over each
- * variant's measured window (`<dir>/postflow-<variant>.cpuprofile`, open it in Chrome DevTools).
+ * variant's measured window (`<dir>/postflow-<variant>[-round<N>].cpuprofile`, open it in Chrome DevTools).
  * Figures depend on machine load: compare rows of one run only (docs/performance.md).
  */
 import { spawn } from 'node:child_process';
@@ -52,6 +55,8 @@ const SESSIONS = Number(arg('sessions', '10'));
 const RECIPIENTS = Number(arg('recipients', '10'));
 const VARIANTS = arg('variants', 'default').split(',').filter(Boolean);
 const PEER = arg('peer', 'yes') === 'yes';
+/** Rounds of the whole comparison, one after the other; the figures of each round are side by side. */
+const ROUNDS = Number(arg('rounds', '1'));
 const MESSAGE_BYTES = 4096;
 const DOMAIN = 'bench.test';
 const TEMPORAL_PORT = Number(arg('temporal-port', '7533'));
@@ -105,6 +110,8 @@ async function startProfile(name: string): Promise<() => Promise<void>> {
 }
 
 interface Row {
+  /** The round (1…`--rounds`) the row was measured in. */
+  round: number;
   name: string;
   mailsPerSecond: number;
   p50: number;
@@ -210,7 +217,7 @@ function graphFor(localDelivery: 'local' | 'activity'): ProcessorGraph {
   return graph;
 }
 
-async function runPostflow(variant: string, server: TemporalDevServer, temporalPid: number, workflowBundle: Awaited<ReturnType<typeof bundleWorkflows>>): Promise<Row> {
+async function runPostflow(variant: string, server: TemporalDevServer, temporalPid: number, workflowBundle: Awaited<ReturnType<typeof bundleWorkflows>>, round: number): Promise<Row> {
   const settings = VARIANT_SETTINGS[variant];
   if (!settings) throw new Error(`unknown variant ${variant}; known: ${Object.keys(VARIANT_SETTINGS).join(', ')}`);
   const dataDir = mkdtempSync(path.join(tmpdir(), `postflow-bench-${variant}-`));
@@ -253,7 +260,7 @@ async function runPostflow(variant: string, server: TemporalDevServer, temporalP
     }
     const measuredFrom = new Date();
 
-    const stopProfile = await startProfile(`postflow-${variant}`);
+    const stopProfile = await startProfile(ROUNDS > 1 ? `postflow-${variant}-round${round}` : `postflow-${variant}`);
     const cpu0 = process.cpuUsage();
     const threads0 = threadCpuSeconds();
     const threads1 = threadCpuSeconds(true);
@@ -268,7 +275,7 @@ async function runPostflow(variant: string, server: TemporalDevServer, temporalP
     const writtenKbPerMail = (writtenBytes() - written0) / 1024 / MAILS;
     const threads = [...threadCpuSeconds()].map(([k, v]) => [k, v - (threads0.get(k) ?? 0)] as [string, number]).filter(([, v]) => v >= 0.1);
     await stopProfile();
-    threadBreakdown.push(`postflow ${variant}: ${threads.sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k} ${v.toFixed(1)}`).join(', ')}`);
+    threadBreakdown.push(`${ROUNDS > 1 ? `round ${round}, ` : ''}postflow ${variant}: ${threads.sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k} ${v.toFixed(1)}`).join(', ')}`);
     const single = [...threadCpuSeconds(true)].map(([k, v]) => [k, v - (threads1.get(k) ?? 0)] as [string, number]).sort((a, b) => b[1] - a[1]).slice(0, 8);
     threadBreakdown.push(`  written by Postflow: ${writtenKbPerMail.toFixed(1)} KB/mail (SQLite WAL, checkpoints, blob files)`);
     threadBreakdown.push(`  started eagerly: ${app.mailProcessing.queue.eagerlyStarted - eager0} of ${MAILS} mails (the others' first workflow task went through matching)`);
@@ -288,6 +295,7 @@ async function runPostflow(variant: string, server: TemporalDevServer, temporalP
     if (latencies.length !== MAILS) throw new Error(`postflow ${variant}: ${latencies.length} processMail workflows for ${MAILS} mails`);
     latencies.sort((a, b) => a - b);
     return {
+      round,
       name: `postflow ${variant}`,
       mailsPerSecond: MAILS / ((visibleAt - t0) / 1000),
       p50: percentile(latencies, 50),
@@ -317,7 +325,7 @@ function lmtpDelays(maillog: string): Map<string, number> {
   return delays;
 }
 
-async function runPostfixDovecot(): Promise<Row> {
+async function runPostfixDovecot(): Promise<Omit<Row, 'round'>> {
   const dir = mkdtempSync(path.join(tmpdir(), 'postflow-bench-postfix-'));
   const script = path.join(projectRoot(), 'scripts', 'bench-postfix-dovecot.sh');
   await run(script, ['start', dir, String(PEER_SMTP_PORT), String(PEER_SMTP_PORT + 1), DOMAIN, ...USERS, ...WARMUP_USERS]);
@@ -368,37 +376,73 @@ async function runPostfixDovecot(): Promise<Row> {
   }
 }
 
-async function main(): Promise<void> {
-  const load = readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
+/** Load average (1, 5, 15 min) as /proc/loadavg gives it. */
+function loadAverage(): string {
+  return readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
+}
+
+/** Postflow's variants, each on the same fresh Temporal dev server, stopped afterwards (it would compete with the peer's run). */
+async function runPostflowVariants(round: number): Promise<{ rows: Row[]; settings: string }> {
   const dir = mkdtempSync(path.join(tmpdir(), 'postflow-bench-temporal-'));
   const server = new TemporalDevServer({ cliPath: findTemporalCli('', process.env), dataDir: dir, port: TEMPORAL_PORT, uiPort: TEMPORAL_PORT + 1000, logger: pino({ level: 'warn' }), extraArgs: TEMPORAL_EXTRA_ARGS });
-  const rows: Row[] = [];
   try {
-    if (PEER) rows.push(await runPostfixDovecot());
-    if (VARIANTS.length > 0) {
-      await server.start();
-      const pid = server.pid;
-      if (pid === undefined) throw new Error(`port ${TEMPORAL_PORT} is taken: the benchmark needs its own Temporal dev server`);
-      const bundle = await bundleWorkflows();
-      for (const variant of VARIANTS) rows.push(await runPostflow(variant, server, pid, bundle));
-    }
+    await server.start();
+    const pid = server.pid;
+    if (pid === undefined) throw new Error(`port ${TEMPORAL_PORT} is taken: the benchmark needs its own Temporal dev server`);
+    const bundle = await bundleWorkflows();
+    const rows: Row[] = [];
+    for (const variant of VARIANTS) rows.push(await runPostflow(variant, server, pid, bundle, round));
+    return { rows, settings: server.describeSettings() };
   } finally {
     await server.stop();
     rmSync(dir, { recursive: true, force: true });
   }
-  console.log(`\nEnd-to-end: ${MAILS} mails × ${RECIPIENTS} recipients, ${MESSAGE_BYTES} B, ${SESSIONS} SMTP sessions (smtp-source), ${WARMUP_MAILS > 0 ? `after ${WARMUP_MAILS} warm-up mails to other users` : 'no warm-up'}, load average before: ${load}`);
-  console.log(`Temporal dev server: ${server.describeSettings()}`);
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+}
+
+async function main(): Promise<void> {
+  if (!Number.isInteger(ROUNDS) || ROUNDS < 1) throw new Error(`--rounds must be a positive integer, got ${arg('rounds', '1')}`);
+  const rows: Row[] = [];
+  const loads: string[] = [];
+  let settings = '';
+  for (let round = 1; round <= ROUNDS; round++) {
+    loads.push(loadAverage());
+    // Odd rounds run the peer first, even rounds Postflow first: the machine's load drifts, and
+    // neither system should always get the quieter half of a round.
+    const peerFirst = round % 2 === 1;
+    if (PEER && peerFirst) rows.push({ ...(await runPostfixDovecot()), round });
+    if (VARIANTS.length > 0) {
+      const postflow = await runPostflowVariants(round);
+      rows.push(...postflow.rows);
+      settings = postflow.settings;
+    }
+    if (PEER && !peerFirst) rows.push({ ...(await runPostfixDovecot()), round });
+  }
+  console.log(`\nEnd-to-end: ${MAILS} mails × ${RECIPIENTS} recipients, ${MESSAGE_BYTES} B, ${SESSIONS} SMTP sessions (smtp-source), ${WARMUP_MAILS > 0 ? `after ${WARMUP_MAILS} warm-up mails to other users` : 'no warm-up'}, ${ROUNDS} round(s) (odd rounds run Postfix + Dovecot first, even rounds Postflow first), load average before each round: ${loads.join(' | ')}`);
+  if (settings) console.log(`Temporal dev server (a fresh one per round): ${settings}`);
   console.log('variants: default = eager workflow start + LocalDelivery in the local batch; no-eager; ld-activity = LocalDelivery its own activity\n');
-  console.log('system                  mails/s  p50 ms  p99 ms  events/mail  history B/mail  SMTP s  total s  CPU s');
+  console.log('round  system                  mails/s  p50 ms  p99 ms  events/mail  history B/mail  SMTP s  total s  CPU s');
   for (const r of rows) {
     console.log(
-      `${r.name.padEnd(22)} ${r.mailsPerSecond.toFixed(1).padStart(8)} ${r.p50.toFixed(0).padStart(7)} ${r.p99.toFixed(0).padStart(7)} ${(r.eventsPerMail?.toFixed(1) ?? '-').padStart(12)} ${(r.historyBytesPerMail?.toFixed(0) ?? '-').padStart(15)} ${r.smtpSeconds.toFixed(1).padStart(7)} ${r.seconds.toFixed(1).padStart(8)}  ${r.cpu.map(([k, v]) => `${k} ${v.toFixed(1)}`).join(', ')}`,
+      `${String(r.round).padStart(5)}  ${r.name.padEnd(22)} ${r.mailsPerSecond.toFixed(1).padStart(8)} ${r.p50.toFixed(0).padStart(7)} ${r.p99.toFixed(0).padStart(7)} ${(r.eventsPerMail?.toFixed(1) ?? '-').padStart(12)} ${(r.historyBytesPerMail?.toFixed(0) ?? '-').padStart(15)} ${r.smtpSeconds.toFixed(1).padStart(7)} ${r.seconds.toFixed(1).padStart(8)}  ${r.cpu.map(([k, v]) => `${k} ${v.toFixed(1)}`).join(', ')}`,
     );
   }
   console.log(`\nPostflow CPU s by thread:\n  ${threadBreakdown.join('\n  ')}`);
-  const peer = rows.find((r) => r.name === 'postfix+dovecot');
-  const ours = rows.find((r) => r.name === 'postflow default');
-  if (peer && ours) console.log(`\npostflow default / postfix+dovecot: ${(ours.mailsPerSecond / peer.mailsPerSecond).toFixed(2)}x`);
+  const ratios: number[] = [];
+  for (let round = 1; round <= ROUNDS; round++) {
+    const peer = rows.find((r) => r.round === round && r.name === 'postfix+dovecot');
+    const ours = rows.find((r) => r.round === round && r.name === 'postflow default');
+    if (peer && ours) ratios.push(ours.mailsPerSecond / peer.mailsPerSecond);
+  }
+  if (ratios.length > 0) {
+    console.log(`\npostflow default / postfix+dovecot, by round: ${ratios.map((x) => `${x.toFixed(2)}x`).join(', ')}`);
+    if (ratios.length > 1) console.log(`median of ${ratios.length} rounds: ${median(ratios).toFixed(2)}x`);
+  }
 }
 
 main().catch((err) => {
