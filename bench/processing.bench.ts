@@ -26,6 +26,7 @@ import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSyn
 import { Session } from 'node:inspector';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import pino from 'pino';
 import { startPostflow } from '../src/app';
 import { loadConfig } from '../src/config/load-config';
@@ -267,9 +268,14 @@ async function runPostflow(variant: string, server: TemporalDevServer, temporalP
     const temporalCpu0 = treeCpuSeconds(temporalPid);
     const written0 = writtenBytes();
     const eager0 = app.mailProcessing.queue.eagerlyStarted;
+    const loop0 = performance.eventLoopUtilization();
+    const loopDelay = monitorEventLoopDelay({ resolution: 1 });
+    loopDelay.enable();
     const t0 = Date.now();
     const smtpSeconds = await smtpSource(app.ports.smtp!);
     const visibleAt = await waitVisible(`postflow ${variant}`, () => delivered(inboxes));
+    loopDelay.disable();
+    const loop = performance.eventLoopUtilization(loop0);
     const cpu = process.cpuUsage(cpu0);
     const temporalCpu = treeCpuSeconds(temporalPid) - temporalCpu0;
     const writtenKbPerMail = (writtenBytes() - written0) / 1024 / MAILS;
@@ -278,6 +284,9 @@ async function runPostflow(variant: string, server: TemporalDevServer, temporalP
     threadBreakdown.push(`${ROUNDS > 1 ? `round ${round}, ` : ''}postflow ${variant}: ${threads.sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k} ${v.toFixed(1)}`).join(', ')}`);
     const single = [...threadCpuSeconds(true)].map(([k, v]) => [k, v - (threads1.get(k) ?? 0)] as [string, number]).sort((a, b) => b[1] - a[1]).slice(0, 8);
     threadBreakdown.push(`  written by Postflow: ${writtenKbPerMail.toFixed(1)} KB/mail (SQLite WAL, checkpoints, blob files)`);
+    threadBreakdown.push(
+      `  main event loop: busy ${(loop.utilization * 100).toFixed(0)} % of the time, delay p50 ${(loopDelay.percentile(50) / 1e6).toFixed(1)} / p99 ${(loopDelay.percentile(99) / 1e6).toFixed(1)} ms`,
+    );
     threadBreakdown.push(`  started eagerly: ${app.mailProcessing.queue.eagerlyStarted - eager0} of ${MAILS} mails (the others' first workflow task went through matching)`);
     threadBreakdown.push(`  busiest threads: ${single.map(([k, v]) => `${k} ${v.toFixed(1)}`).join(', ')}`);
 
