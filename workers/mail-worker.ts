@@ -51,7 +51,8 @@ export async function startMailWorker(options: MailWorkerOptions): Promise<Runni
   };
 }
 
-const silentBundlerLogger = {
+/** A logger for `bundleWorkflowCode` that keeps webpack's report quiet. */
+export const silentBundlerLogger = {
   trace: () => undefined,
   debug: () => undefined,
   info: () => undefined,

@@ -21,6 +21,7 @@ import { blobRoutes } from '../../src/webadmin/routes/blobs';
 import { DEFAULT_GRACE_PERIOD_MS, type BlobGcProgress, type CollectGarbageBlobsInput } from '../../workflows/blob-gc';
 import { RabbitMqAdmin } from '../events/rabbitmq-admin';
 import { deleteBuckets, distributedTestConfig, newRunId, requireEngines } from '../helpers/engines';
+import { silentBundlerLogger } from '../../workers/mail-worker';
 
 /**
  * The collectGarbageBlobs workflow on a real Temporal server, against both profiles' real stores
@@ -36,7 +37,6 @@ const IDLE_QUEUE = `blob-gc-idle-${runId}`;
 const GRACE_MS = 3_000;
 const AGE_WAIT_MS = GRACE_MS + 1_600;
 const logger = pino({ level: 'silent' });
-const quietBundler = { trace: () => undefined, debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined, log: () => undefined };
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 let connection: Connection;
@@ -67,7 +67,7 @@ beforeAll(async () => {
     taskQueue: TASK_QUEUE,
     // Only this workflow (plus the processMail type name, started on an idle queue): the suite does
     // not depend on the rest of the workflow code compiling.
-    workflowBundle: await bundleWorkflowCode({ workflowsPath: require.resolve('../../workflows/blob-gc'), logger: quietBundler }),
+    workflowBundle: await bundleWorkflowCode({ workflowsPath: require.resolve('../../workflows/blob-gc'), logger: silentBundlerLogger }),
     activities: {
       buildReferenceFilter: (input: Parameters<BlobGcActivities['buildReferenceFilter']>[0]) => current().buildReferenceFilter(input),
       sweepBlobs: (input: Parameters<BlobGcActivities['sweepBlobs']>[0]) => current().sweepBlobs(input),

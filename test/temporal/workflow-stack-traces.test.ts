@@ -5,6 +5,7 @@ import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, Worker, bundleWorkflowCode } from '@temporalio/worker';
 import { GlobalHandlers } from '@temporalio/worker/lib/workflow/vm-shared';
 import { finish } from './fixtures/waiting-workflow';
+import { silentBundlerLogger } from '../../workers/mail-worker';
 
 /**
  * The Temporal UI's stack trace of a running workflow (`__stack_trace`, `__enhanced_stack_trace`)
@@ -17,7 +18,6 @@ const TASK_QUEUE = `stack-traces-${randomUUID()}`;
 const ROOT = path.resolve(__dirname, '../..');
 /** The queries' answers recorded with the unpatched SDK 1.24.0 (see the test's WRITE_STACK_TRACE_GOLDEN). */
 const GOLDEN = path.join(__dirname, 'fixtures/waiting-workflow.stack-traces.json');
-const quietBundler = { trace: () => undefined, debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined, log: () => undefined };
 
 interface EnhancedStackTrace {
   sdk: { name: string; version: string };
@@ -44,7 +44,7 @@ beforeAll(async () => {
   worker = await Worker.create({
     connection: nativeConnection,
     taskQueue: TASK_QUEUE,
-    workflowBundle: await bundleWorkflowCode({ workflowsPath: require.resolve('./fixtures/waiting-workflow'), logger: quietBundler }),
+    workflowBundle: await bundleWorkflowCode({ workflowsPath: require.resolve('./fixtures/waiting-workflow'), logger: silentBundlerLogger }),
   });
   running = worker.run();
   handle = await client.workflow.start('waitingWorkflow', { taskQueue: TASK_QUEUE, workflowId: `stack-traces-${randomUUID()}` });
