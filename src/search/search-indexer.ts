@@ -26,12 +26,42 @@ export const SEARCH_TEXT_CACHE_CHARS = 4 * 1024 * 1024;
  */
 export class SearchTextCache {
   private readonly entries = new Map<string, string>();
+  /** Reads under way, by blob id: the copies of one delivery are indexed at once and share one. */
+  private readonly reading = new Map<string, Promise<string | null>>();
   private chars = 0;
 
   constructor(
     private readonly maxEntries = SEARCH_TEXT_CACHE_ENTRIES,
     private readonly maxChars = SEARCH_TEXT_CACHE_CHARS,
   ) {}
+
+  /**
+   * The text of `blobId`: remembered, or read by `read` — once for the copies asking at the same
+   * time (the events of one delivery arrive together). A read that finds nothing (that copy was
+   * expunged) or fails is not shared: each copy waiting on it then reads its own.
+   */
+  async textOf(blobId: string, read: () => Promise<string | null>): Promise<string | null> {
+    const known = this.get(blobId);
+    if (known !== undefined) return known;
+    const pending = this.reading.get(blobId);
+    if (pending) {
+      const shared = await pending.catch(() => null);
+      if (shared !== null) return shared;
+      return this.remember(blobId, await read());
+    }
+    const own = read().then((text) => this.remember(blobId, text));
+    this.reading.set(blobId, own);
+    try {
+      return await own;
+    } finally {
+      if (this.reading.get(blobId) === own) this.reading.delete(blobId);
+    }
+  }
+
+  private remember(blobId: string, text: string | null): string | null {
+    if (text !== null) this.set(blobId, text);
+    return text;
+  }
 
   get(blobId: string): string | undefined {
     const text = this.entries.get(blobId);
@@ -83,15 +113,11 @@ export async function loadIndexable(manager: MailboxManager, owner: string, mail
   try {
     for await (const message of manager.getMessages(owner, mailboxId, ranges, 'headers')) {
       if (!message.headers || !message.parsed) continue;
-      let text = texts?.get(message.blobId);
-      if (text === undefined) {
-        const stored = await manager.getSearchText(owner, message.messageId);
-        // Expunged since it was listed: nothing to index (its Expunged event follows). Indexing it
-        // without text would give the content document it shares with other copies an empty body.
-        if (stored === null) continue;
-        text = stored;
-        texts?.set(message.blobId, stored);
-      }
+      const read = (): Promise<string | null> => manager.getSearchText(owner, message.messageId);
+      const text = texts ? await texts.textOf(message.blobId, read) : await read();
+      // Expunged since it was listed: nothing to index (its Expunged event follows). Indexing it
+      // without text would give the content document it shares with other copies an empty body.
+      if (text === null) continue;
       out.push({ record: message, content: { headers: message.headers, summary: message.parsed, text } });
     }
   } catch (err) {

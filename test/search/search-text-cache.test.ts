@@ -3,6 +3,31 @@ import type { MailboxManager } from '../../src/mailbox/api/mailbox-manager';
 import { SearchIndexer, SearchTextCache } from '../../src/search/search-indexer';
 import { logger, mail, searchStack } from './fixture';
 
+type Stack = Awaited<ReturnType<typeof searchStack>>;
+
+/** The manager, with `hook` called on each search text read: `undefined` lets the read through, `null` answers "expunged". */
+function withTextReads(manager: MailboxManager, hook: (user: string) => null | undefined): MailboxManager {
+  return new Proxy(manager, {
+    get(target, prop, receiver) {
+      if (prop !== 'getSearchText') return Reflect.get(target, prop, receiver) as unknown;
+      return async (user: string, messageId: string) => (hook(user) === null ? null : target.getSearchText(user, messageId));
+    },
+  });
+}
+
+/** One mail stored once and appended to each user's INBOX with its own Delivered-To, as LocalDelivery does. */
+async function deliverCopies(stack: Stack, subject: string, body: string, users: string[]): Promise<Array<{ user: string; mailboxId: string; uid: number }>> {
+  const manager = stack.backends.mailboxes;
+  const blob = await stack.backends.blobs.put(MAIL_BUCKET, Buffer.from(mail(subject, body).replace(/\r?\n/g, '\r\n')));
+  const copies: Array<{ user: string; mailboxId: string; uid: number }> = [];
+  for (const user of users) {
+    const inbox = await manager.ensureMailbox(user, 'INBOX');
+    const message = await manager.appendMessage(inbox.id, { blobId: blob.blobId, size: blob.size, internalDate: new Date(), headerPrefix: Buffer.from(`Delivered-To: ${user}\r\n`) });
+    copies.push({ user, mailboxId: inbox.id, uid: message.uid });
+  }
+  return copies;
+}
+
 describe('SearchTextCache', () => {
   it('keeps the most recently used texts within its entry bound', () => {
     const cache = new SearchTextCache(2, 1_000);
@@ -36,6 +61,48 @@ describe('SearchTextCache', () => {
     expect([cache.get('a'), cache.get('b')]).toEqual(['AAAA', 'bbbb']);
   });
 
+  it('reads a text once for the copies that ask for it at the same time', async () => {
+    const cache = new SearchTextCache();
+    let reads = 0;
+    let release!: (text: string) => void;
+    const read = () => {
+      reads++;
+      return new Promise<string | null>((resolve) => (release = resolve));
+    };
+    const asked = Promise.all([cache.textOf('blob', read), cache.textOf('blob', read), cache.textOf('blob', read)]);
+    release('shared text');
+    expect(await asked).toEqual(['shared text', 'shared text', 'shared text']);
+    expect(reads).toBe(1);
+    expect(await cache.textOf('blob', read)).toBe('shared text');
+    expect(reads).toBe(1);
+  });
+
+  it('does not share a read that found nothing or failed: each waiting copy reads its own', async () => {
+    const cache = new SearchTextCache();
+    let settleFirst!: (text: string | null) => void;
+    let failFirst!: (error: Error) => void;
+    const own: string[] = [];
+    const first = cache.textOf('gone', () => new Promise<string | null>((resolve) => (settleFirst = resolve)));
+    const second = cache.textOf('gone', async () => {
+      own.push('second');
+      return 'text of the second copy';
+    });
+    settleFirst(null); // that copy was expunged before its text was read
+    expect(await first).toBeNull();
+    expect(await second).toBe('text of the second copy');
+    expect(cache.get('gone')).toBe('text of the second copy');
+
+    const failing = cache.textOf('broken', () => new Promise<string | null>((_resolve, reject) => (failFirst = reject)));
+    const waiting = cache.textOf('broken', async () => {
+      own.push('waiting');
+      return 'read again';
+    });
+    failFirst(new Error('store unavailable'));
+    await expect(failing).rejects.toThrow('store unavailable');
+    expect(await waiting).toBe('read again');
+    expect(own).toEqual(['second', 'waiting']);
+  });
+
   it('keeps an empty text (a message without text parts) as a known text', () => {
     const cache = new SearchTextCache();
     cache.set('a', '');
@@ -52,32 +119,14 @@ describe('SearchIndexer with the recipients\' copies of one delivery', () => {
       const manager = stack.backends.mailboxes;
       const reads: string[] = [];
       let answerNullOnce = false;
-      const counting = new Proxy(manager, {
-        get(target, prop, receiver) {
-          if (prop === 'getSearchText') {
-            return async (user: string, messageId: string) => {
-              reads.push(user);
-              if (answerNullOnce) {
-                answerNullOnce = false;
-                return null; // as when the copy was expunged before the indexer read it
-              }
-              return target.getSearchText(user, messageId);
-            };
-          }
-          return Reflect.get(target, prop, receiver) as unknown;
-        },
-      }) as MailboxManager;
+      const counting = withTextReads(manager, (user) => {
+        reads.push(user);
+        if (!answerNullOnce) return undefined;
+        answerNullOnce = false;
+        return null; // as when the copy was expunged before the indexer read it
+      });
       const indexer = new SearchIndexer({ index: stack.index, mailboxes: counting, logger });
-
-      const raw = Buffer.from(mail('team news', 'the quarterly body of the delivery').replace(/\r?\n/g, '\r\n'));
-      const blob = await stack.backends.blobs.put(MAIL_BUCKET, raw);
-      const users = ['u1@example.com', 'u2@example.com', 'u3@example.com', 'u4@example.com'];
-      const copies: Array<{ user: string; mailboxId: string; uid: number }> = [];
-      for (const user of users) {
-        const inbox = await manager.ensureMailbox(user, 'INBOX');
-        const message = await manager.appendMessage(inbox.id, { blobId: blob.blobId, size: blob.size, internalDate: new Date(), headerPrefix: Buffer.from(`Delivered-To: ${user}\r\n`) });
-        copies.push({ user, mailboxId: inbox.id, uid: message.uid });
-      }
+      const copies = await deliverCopies(stack, 'team news', 'the quarterly body of the delivery', ['u1@example.com', 'u2@example.com', 'u3@example.com', 'u4@example.com']);
 
       // The first read finds nothing (expunged meanwhile): that copy is skipped, nothing is
       // remembered, and the next copy reads the text; the last two take it from the cache.
@@ -99,6 +148,30 @@ describe('SearchIndexer with the recipients\' copies of one delivery', () => {
         const own = await stack.index.search({ mailboxIds: copies.map((c) => c.mailboxId), criterion: { type: 'header', field: 'Delivered-To', value: copy.user } });
         expect(own.map((h) => h.mailboxId)).toEqual([copy.mailboxId]);
       }
+    } finally {
+      await stack.cleanup();
+    }
+  });
+});
+
+describe('SearchIndexer with the Added events of one delivery arriving together', () => {
+  it('reads the shared search text once for all the copies and indexes each of them', async () => {
+    const stack = await searchStack();
+    try {
+      await stack.stopIndexer();
+      const manager = stack.backends.mailboxes;
+      let reads = 0;
+      const counting = withTextReads(manager, () => {
+        reads++;
+        return undefined;
+      });
+      const indexer = new SearchIndexer({ index: stack.index, mailboxes: counting, logger });
+      const copies = await deliverCopies(stack, 'all hands', 'the together body of the delivery', ['t1@example.com', 't2@example.com', 't3@example.com', 't4@example.com', 't5@example.com']);
+      const indexed = await Promise.all(copies.map((copy) => indexer.indexMessages(copy.user, copy.mailboxId, [copy.uid])));
+      expect(indexed).toEqual([1, 1, 1, 1, 1]);
+      expect(reads).toBe(1);
+      const hits = await stack.index.search({ mailboxIds: copies.map((c) => c.mailboxId), criterion: { type: 'body', value: 'together body' } });
+      expect(hits.map((h) => h.mailboxId).sort()).toEqual(copies.map((c) => c.mailboxId).sort());
     } finally {
       await stack.cleanup();
     }

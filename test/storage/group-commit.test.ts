@@ -68,6 +68,50 @@ describe('GroupCommit', () => {
     expect(committed()).toEqual(['a', 'b']);
   });
 
+  it('runs each write of a group once, in one transaction, when none fails', async () => {
+    const commits = new GroupCommit(db);
+    db.exec("INSERT INTO t (k, v) VALUES ('counter', 0)");
+    const runs: string[] = [];
+    const increment = (name: string) => () => {
+      runs.push(name);
+      db.prepare("UPDATE t SET v = v + 1 WHERE k = 'counter'").run();
+      return name;
+    };
+    const before = commits.transactions;
+    expect(await Promise.all([commits.run(increment('a')), commits.run(increment('b')), commits.run(increment('c'))])).toEqual(['a', 'b', 'c']);
+    expect(commits.transactions - before).toBe(1);
+    expect(runs).toEqual(['a', 'b', 'c']);
+    expect(reader.prepare("SELECT v FROM t WHERE k = 'counter'").pluck().get()).toBe(3);
+  });
+
+  it('when a write of a group fails, commits the others exactly once (the rolled-back first run leaves nothing)', async () => {
+    const commits = new GroupCommit(db);
+    db.exec("INSERT INTO t (k, v) VALUES ('counter', 0)");
+    const increment = () => void db.prepare("UPDATE t SET v = v + 1 WHERE k = 'counter'").run();
+    const results = await Promise.allSettled([
+      commits.run(increment),
+      commits.run(() => {
+        increment();
+        throw new Error('this write fails after a statement');
+      }),
+      commits.run(increment),
+    ]);
+    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+    expect(String((results[1] as PromiseRejectedResult).reason)).toMatch(/this write fails/);
+    expect(reader.prepare("SELECT v FROM t WHERE k = 'counter'").pluck().get()).toBe(2);
+  });
+
+  it('fails a lone failing write with its own error and nothing written', async () => {
+    const commits = new GroupCommit(db);
+    await expect(commits.run(() => {
+      insert('lone')();
+      insert('lone')();
+    })).rejects.toThrow(/UNIQUE/);
+    expect(committed()).toEqual([]);
+    await commits.run(insert('after'));
+    expect(committed()).toEqual(['after']);
+  });
+
   it('splits a backlog larger than one group into several transactions, in order, all durable', async () => {
     const commits = new GroupCommit(db);
     const before = commits.transactions;

@@ -62,6 +62,9 @@ export class SqliteSearchIndex implements SearchIndex {
           sort_subject = excluded.sort_subject, sort_from = excluded.sort_from, sort_to = excluded.sort_to, sort_cc = excluded.sort_cc,
           sort_display_from = excluded.sort_display_from, sort_display_to = excluded.sort_display_to, content_id = excluded.content_id, copy_headers = excluded.copy_headers
         RETURNING doc_id`).pluck(),
+      insertCopy: p(`INSERT INTO search_messages (mailbox_id, uid, owner, message_id, thread_id, mod_seq, size, internal_date, sent_date, flags, has_attachment,
+          sort_subject, sort_from, sort_to, sort_cc, sort_display_from, sort_display_to, content_id, copy_headers)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
       deleteCopy: p('DELETE FROM search_messages WHERE doc_id = ?'),
       insertCopyFts: p('INSERT INTO search_copy_fts (rowid, headers) VALUES (?, ?)'),
       deleteCopyFts: p('DELETE FROM search_copy_fts WHERE rowid = ?'),
@@ -91,10 +94,12 @@ export class SqliteSearchIndex implements SearchIndex {
           if (existing?.contentId != null) this.release(existing.contentId);
         }
         const copyHeaders = headerText(m.copyHeaders ?? []);
-        const docId = s.upsertCopy.get(
-          existing?.docId ?? null, m.mailboxId, m.uid, m.owner, m.messageId, m.threadId, m.modSeq, m.size, m.internalDate, m.sentDate, flagText(m.flags), m.hasAttachment ? 1 : 0,
+        const columns = [
+          m.mailboxId, m.uid, m.owner, m.messageId, m.threadId, m.modSeq, m.size, m.internalDate, m.sentDate, flagText(m.flags), m.hasAttachment ? 1 : 0,
           m.sortSubject, m.sortFrom, m.sortTo, m.sortCc, m.sortDisplayFrom, m.sortDisplayTo, contentId, copyHeaders,
-        ) as number;
+        ];
+        // A new copy (the usual case, at delivery) is a plain insert; an indexed one is updated in place.
+        const docId = existing ? (s.upsertCopy.get(existing.docId, ...columns) as number) : Number(s.insertCopy.run(...columns).lastInsertRowid);
         if (existing?.hasCopyHeaders) s.deleteCopyFts.run(docId);
         if (copyHeaders !== '') s.insertCopyFts.run(docId, copyHeaders);
       }
@@ -208,6 +213,7 @@ interface Statements {
   deleteFts: Database.Statement;
   insertFts: Database.Statement;
   upsertCopy: Database.Statement;
+  insertCopy: Database.Statement;
   deleteCopy: Database.Statement;
   insertCopyFts: Database.Statement;
   deleteCopyFts: Database.Statement;
