@@ -48,13 +48,7 @@ export class QuotaService implements QuotaChecker {
   ) {}
 
   async details(user: string): Promise<QuotaDetails> {
-    const domain = domainOf(user);
-    const [global, domainLimits, userLimits, usage] = await Promise.all([
-      this.store.getLimits('global', ''),
-      domain ? this.store.getLimits('domain', domain) : Promise.resolve<QuotaLimits>({}),
-      this.store.getLimits('user', user),
-      this.store.getUsage(user),
-    ]);
+    const { global, domain: domainLimits, user: userLimits, usage } = await this.store.getUserQuota(user, domainOf(user) || null);
     const computed: QuotaLimits = {};
     for (const resource of QUOTA_RESOURCES) {
       const value = userLimits[resource] ?? domainLimits[resource] ?? global[resource];

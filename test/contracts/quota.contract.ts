@@ -38,6 +38,25 @@ export function describeQuotaStoreContract(name: string, makeTestee: () => Promi
       expect(await store.getLimits('user', 'alice@example.com')).toEqual({});
     });
 
+    it("reads a user's limits of every scope and usage at once, leaving other users and domains out", async () => {
+      expect(await store.getUserQuota('bob@example.com', 'example.com')).toEqual({ global: {}, domain: {}, user: {}, usage: { count: 0, size: 0 } });
+      await store.setLimit('global', '', 'count', 1000);
+      await store.setLimit('domain', 'example.com', 'size', 5_000_000);
+      await store.setLimit('domain', 'example.org', 'count', 7);
+      await store.setLimit('user', 'bob@example.com', 'count', 10);
+      await store.setLimit('user', 'bob@example.com', 'size', UNLIMITED);
+      await store.setLimit('user', 'alice@example.com', 'count', 3);
+      await store.setUsage('bob@example.com', { count: 4, size: 2 ** 33 });
+      expect(await store.getUserQuota('bob@example.com', 'example.com')).toEqual({
+        global: { count: 1000 },
+        domain: { size: 5_000_000 },
+        user: { count: 10, size: UNLIMITED },
+        usage: { count: 4, size: 2 ** 33 },
+      });
+      // A user whose name has no domain part: no domain limits apply.
+      expect(await store.getUserQuota('bob', null)).toEqual({ global: { count: 1000 }, domain: {}, user: {}, usage: { count: 0, size: 0 } });
+    });
+
     it('replaces a limit and removes it with null', async () => {
       await store.setLimit('user', 'bob@example.com', 'count', 10);
       await store.setLimit('user', 'bob@example.com', 'count', 20);

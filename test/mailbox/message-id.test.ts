@@ -1,4 +1,4 @@
-import { newMessageId } from '../../src/mailbox/message-id';
+import { newMessageId, pooledRandomBytes } from '../../src/mailbox/message-id';
 
 describe('newMessageId', () => {
   const UUID_V7 = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
@@ -25,5 +25,13 @@ describe('newMessageId', () => {
   it('keeps a valid id for a time outside the 48-bit range', () => {
     expect(newMessageId(-5)).toMatch(/^00000000-0000-7/);
     expect(newMessageId(2 ** 48 + 7)).toMatch(UUID_V7);
+  });
+
+  it('draws its random bits from a pool refilled as it runs out: no two draws repeat, across refills', () => {
+    const seen = new Set<string>();
+    for (let i = 0; i < 2_000; i++) seen.add(pooledRandomBytes(10).toString('hex'));
+    expect(seen.size).toBe(2_000);
+    expect(pooledRandomBytes(4096)).toHaveLength(4096);
+    expect(() => pooledRandomBytes(4097)).toThrow(RangeError);
   });
 });

@@ -36,6 +36,19 @@ export interface QuotaStore {
   getUsage(user: string): Promise<QuotaUsage>;
   /** Replaces the usage of a user (the listener and the recompute task write absolute values). */
   setUsage(user: string, usage: QuotaUsage): Promise<void>;
+  /**
+   * What a check of one user reads, at once: the global limits, those of `domain` (none when
+   * null), the user's own, and the user's usage (asked for each recipient of each mail).
+   */
+  getUserQuota(user: string, domain: string | null): Promise<UserQuota>;
+}
+
+/** The limits of each scope that applies to a user, and the user's usage. */
+export interface UserQuota {
+  global: QuotaLimits;
+  domain: QuotaLimits;
+  user: QuotaLimits;
+  usage: QuotaUsage;
 }
 
 /** What the mailbox manager asks before storing a message (James `QuotaChecker`). */

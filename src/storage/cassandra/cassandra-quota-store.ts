@@ -1,4 +1,4 @@
-import type { QuotaLimits, QuotaResource, QuotaScope, QuotaStore, QuotaUsage } from '../../quota/api/quota';
+import type { QuotaLimits, QuotaResource, QuotaScope, QuotaStore, QuotaUsage, UserQuota } from '../../quota/api/quota';
 import type { CassandraSession } from './cassandra-session';
 
 /** QuotaStore over Cassandra (see schema/quota.ts). */
@@ -26,6 +26,16 @@ export class CassandraQuotaStore implements QuotaStore {
   async setLimit(scope: QuotaScope, key: string, resource: QuotaResource, value: number | null): Promise<void> {
     if (value === null) await this.session.execute(this.q.deleteLimit, [scope, key, resource]);
     else await this.session.execute(this.q.setLimit, [scope, key, resource, value]);
+  }
+
+  async getUserQuota(user: string, domain: string | null): Promise<UserQuota> {
+    const [global, domainLimits, userLimits, usage] = await Promise.all([
+      this.getLimits('global', ''),
+      domain ? this.getLimits('domain', domain) : Promise.resolve<QuotaLimits>({}),
+      this.getLimits('user', user),
+      this.getUsage(user),
+    ]);
+    return { global, domain: domainLimits, user: userLimits, usage };
   }
 
   async getUsage(user: string): Promise<QuotaUsage> {

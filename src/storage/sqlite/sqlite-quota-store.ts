@@ -1,6 +1,6 @@
 import type Database from 'better-sqlite3';
 import { GroupCommit } from './group-commit';
-import type { QuotaLimits, QuotaResource, QuotaScope, QuotaStore, QuotaUsage } from '../../quota/api/quota';
+import type { QuotaLimits, QuotaResource, QuotaScope, QuotaStore, QuotaUsage, UserQuota } from '../../quota/api/quota';
 
 /**
  * QuotaStore over SQLite: plain rows. Usage writes (one per mailbox event, from the usage
@@ -14,6 +14,7 @@ export class SqliteQuotaStore implements QuotaStore {
     this.commits = new GroupCommit(db);
     this.s = {
       limits: db.prepare('SELECT resource, value FROM quota_limits WHERE scope = ? AND key = ?'),
+      userLimits: db.prepare("SELECT scope, resource, value FROM quota_limits WHERE (scope = 'global' AND key = '') OR (scope = 'domain' AND key = ?) OR (scope = 'user' AND key = ?)"),
       setLimit: db.prepare('INSERT INTO quota_limits (scope, key, resource, value) VALUES (?, ?, ?, ?) ON CONFLICT (scope, key, resource) DO UPDATE SET value = excluded.value'),
       deleteLimit: db.prepare('DELETE FROM quota_limits WHERE scope = ? AND key = ? AND resource = ?'),
       usage: db.prepare('SELECT count, size FROM quota_usage WHERE user = ?'),
@@ -32,7 +33,18 @@ export class SqliteQuotaStore implements QuotaStore {
     else this.s.setLimit.run(scope, key, resource, value);
   }
 
+  async getUserQuota(user: string, domain: string | null): Promise<UserQuota> {
+    const quota: UserQuota = { global: {}, domain: {}, user: {}, usage: this.usageOf(user) };
+    // A null domain matches no row: a user without a domain has no domain limits.
+    for (const row of this.s.userLimits.all(domain, user) as { scope: QuotaScope; resource: QuotaResource; value: number }[]) quota[row.scope][row.resource] = Number(row.value);
+    return quota;
+  }
+
   async getUsage(user: string): Promise<QuotaUsage> {
+    return this.usageOf(user);
+  }
+
+  private usageOf(user: string): QuotaUsage {
     const row = this.s.usage.get(user) as { count: number; size: number } | undefined;
     return row ? { count: Number(row.count), size: Number(row.size) } : { count: 0, size: 0 };
   }
