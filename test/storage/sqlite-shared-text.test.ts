@@ -11,8 +11,9 @@ import { SqliteMailboxStore } from '../../src/storage/sqlite/sqlite-mailbox-stor
 import { mailboxFixture, rfc822, type MailboxFixture } from '../contracts/mailbox-store.contract';
 
 /**
- * The search text of the copies LocalDelivery makes of one mail (one per recipient, one shared
- * blob) is stored once per blob (mailbox schema 6), and every copy still reads its text.
+ * The search text and the summary of the copies LocalDelivery makes of one mail (one per
+ * recipient, one shared blob) are stored once per blob (mailbox schema 6 and 7), and every copy
+ * still reads its own.
  */
 describe('SQLite mailbox store: search text shared by blob', () => {
   let dir: string;
@@ -85,7 +86,7 @@ describe('SQLite mailbox store: search text shared by blob', () => {
     expect(await f.manager.getSearchText(copies[2].user, copies[2].messageId)).toContain('short body');
   });
 
-  function input(blobId: string, text: string, n: number): AppendInput {
+  function input(blobId: string, text: string, n: number, summary: object = { size: 10 }): AppendInput {
     return {
       messageId: `m-${n}`,
       threadId: `t-${n}`,
@@ -94,7 +95,7 @@ describe('SQLite mailbox store: search text shared by blob', () => {
       internalDate: new Date(),
       savedDate: new Date(),
       flags: [],
-      content: { headers: Buffer.from('Subject: x\r\n\r\n'), summary: { size: 10 } as unknown as MessageSummary, text },
+      content: { headers: Buffer.from('Subject: x\r\n\r\n'), summary: summary as unknown as MessageSummary, text },
       thread: { owner: 'a@example.com', mimeMessageIds: [], baseSubject: 'x' },
     };
   }
@@ -124,5 +125,61 @@ describe('SQLite mailbox store: search text shared by blob', () => {
     expect((await f.mapper.getContents(['m-2'], true)).get('m-2')?.text).toBe(text);
     await f.mapper.append(ok.id, input('blob-2', text, 3));
     expect((await f.mapper.getContents(['m-3'], true)).get('m-3')?.text).toBe(text);
+  });
+
+  it('writes the summary of a mail delivered to three recipients once and gives each copy its summary, in listings too', async () => {
+    const copies = await deliverToAll(rfc822(1, { Subject: 'Quarterly figures' }, body));
+    expect(count('SELECT count(*) FROM blob_summary')).toBe(1);
+    expect(count("SELECT count(*) FROM message_content WHERE summary = ''")).toBe(3);
+    const contents = await f.mapper.getContents(copies.map((c) => c.messageId), false);
+    for (const copy of copies) {
+      expect(contents.get(copy.messageId)?.summary.envelope.subject).toBe('Quarterly figures');
+      const listed = [];
+      for await (const message of f.mapper.listMessagesWithContent!(copy.boxId, ALL_UIDS)) listed.push(message.parsed?.envelope.subject);
+      expect(listed).toEqual(['Quarterly figures']);
+    }
+  });
+
+  it('keeps the shared summary while a copy is left and drops it with the last copy', async () => {
+    const copies = await deliverToAll(rfc822(1, { Subject: 'Kept' }, body));
+    for (const [i, copy] of copies.entries()) {
+      await expungeAll(copy.user, copy.boxId);
+      const left = copies.slice(i + 1);
+      expect(count('SELECT count(*) FROM blob_summary')).toBe(left.length > 0 ? 1 : 0);
+      for (const other of left) expect((await f.mapper.getContents([other.messageId], false)).get(other.messageId)?.summary.envelope.subject).toBe('Kept');
+    }
+  });
+
+  it('keeps the summary in the content row when the text is not shared (a short text)', async () => {
+    const copies = await deliverToAll(rfc822(1, { Subject: 'Short one' }, 'short body\r\n'));
+    expect(count('SELECT count(*) FROM blob_summary')).toBe(0);
+    expect(count("SELECT count(*) FROM message_content WHERE summary = ''")).toBe(0);
+    expect((await f.mapper.getContents([copies[1].messageId], false)).get(copies[1].messageId)?.summary.envelope.subject).toBe('Short one');
+  });
+
+  it('keeps its own summary for a copy whose summary differs from the one stored for its blob', async () => {
+    const box = await f.manager.ensureMailbox('a@example.com', 'INBOX');
+    const text = 'the same shared text '.repeat(30);
+    await f.mapper.append(box.id, input('blob-3', text, 1, { size: 10 }));
+    await f.mapper.append(box.id, input('blob-3', text, 2, { size: 11 }));
+    await f.mapper.append(box.id, input('blob-3', text, 3, { size: 10 }));
+    expect(count("SELECT count(*) FROM message_content WHERE summary = ''")).toBe(2);
+    const contents = await f.mapper.getContents(['m-1', 'm-2', 'm-3'], true);
+    expect(['m-1', 'm-2', 'm-3'].map((id) => (contents.get(id)?.summary as unknown as { size: number }).size)).toEqual([10, 11, 10]);
+  });
+
+  it('stores the summary again when the append that first wrote it was rolled back', async () => {
+    const failing = await f.manager.ensureMailbox('a@example.com', 'INBOX');
+    const ok = await f.manager.ensureMailbox('b@example.com', 'INBOX');
+    db.exec(`CREATE TRIGGER fail_append BEFORE INSERT ON messages WHEN NEW.mailbox_id = '${failing.id}' BEGIN SELECT RAISE(ABORT, 'disk says no'); END`);
+    const text = 'a text worth sharing '.repeat(30);
+    // The reason is compared as text: a SqliteError may come from another realm than jest's Error.
+    const [failed] = await Promise.allSettled([f.mapper.append(failing.id, input('blob-4', text, 1, { size: 41 }))]);
+    expect(failed.status).toBe('rejected');
+    expect(String((failed as PromiseRejectedResult).reason)).toMatch(/disk says no/);
+    expect(count('SELECT count(*) FROM blob_summary')).toBe(0);
+    await f.mapper.append(ok.id, input('blob-4', text, 2, { size: 42 }));
+    expect(count('SELECT count(*) FROM blob_summary')).toBe(1);
+    expect(((await f.mapper.getContents(['m-2'], false)).get('m-2')?.summary as unknown as { size: number }).size).toBe(42);
   });
 });

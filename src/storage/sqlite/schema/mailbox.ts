@@ -142,5 +142,14 @@ export const MAILBOX_SCHEMA: SqliteSchemaArea = {
   ALTER TABLE message_content ADD COLUMN text_blob_id TEXT;
   CREATE INDEX message_content_text_blob ON message_content (text_blob_id) WHERE text_blob_id IS NOT NULL;
     `,
+    // 7: the summary (JSON, ≈ 1–1.5 KB) stored once per blob too, for the copies that share their
+    // text: keyed by that `text_blob_id` and dropped with its text row. A content row sharing it
+    // has an empty `summary`. Existing rows keep their own summary.
+    `
+  CREATE TABLE blob_summary (
+    blob_id TEXT PRIMARY KEY,
+    summary TEXT NOT NULL
+  );
+    `,
   ],
 };
