@@ -1,5 +1,6 @@
 import { MAIL_BUCKET } from '../../src/blob/api/blob-store';
 import type { MailboxManager } from '../../src/mailbox/api/mailbox-manager';
+import type { IndexedMessage } from '../../src/search/api/search-index';
 import { SearchIndexer, SearchTextCache } from '../../src/search/search-indexer';
 import { logger, mail, searchStack } from './fixture';
 
@@ -172,6 +173,54 @@ describe('SearchIndexer with the Added events of one delivery arriving together'
       expect(reads).toBe(1);
       const hits = await stack.index.search({ mailboxIds: copies.map((c) => c.mailboxId), criterion: { type: 'body', value: 'together body' } });
       expect(hits.map((h) => h.mailboxId).sort()).toEqual(copies.map((c) => c.mailboxId).sort());
+    } finally {
+      await stack.cleanup();
+    }
+  });
+});
+
+describe('SearchIndexer documents of the copies of one blob', () => {
+  it('gives each copy its own document: copy fields and Delivered-To its own, the content fields those of its blob', async () => {
+    const stack = await searchStack();
+    try {
+      await stack.stopIndexer();
+      const documents: IndexedMessage[] = [];
+      const recording = new Proxy(stack.index, {
+        get(target, prop, receiver) {
+          if (prop !== 'index') return Reflect.get(target, prop, receiver) as unknown;
+          return async (docs: readonly IndexedMessage[]) => {
+            documents.push(...docs.map((d) => structuredClone(d)));
+            return target.index(docs);
+          };
+        },
+      });
+      const indexer = new SearchIndexer({ index: recording, mailboxes: stack.backends.mailboxes, logger });
+      const first = await deliverCopies(stack, 'first subject', 'the first body', ['c1@example.com', 'c2@example.com', 'c3@example.com']);
+      const second = await deliverCopies(stack, 'second subject', 'the second body', ['c1@example.com', 'c2@example.com']);
+      for (const copy of [...first, ...second]) await indexer.indexMessages(copy.user, copy.mailboxId, [copy.uid]);
+
+      expect(documents).toHaveLength(5);
+      documents.forEach((doc, i) => {
+        const copy = [...first, ...second][i];
+        expect(doc).toMatchObject({ owner: copy.user, mailboxId: copy.mailboxId, uid: copy.uid });
+        expect(doc.headers[0]).toEqual(['delivered-to', copy.user]);
+        expect(doc.copyHeaders).toEqual([['delivered-to', copy.user]]);
+        // Only one Delivered-To: the other copies' lines did not leak into this one's headers.
+        expect(doc.headers.filter(([name]) => name === 'delivered-to')).toHaveLength(1);
+        expect(doc.subject).toBe(i < 3 ? 'first subject' : 'second subject');
+        expect(doc.body).toContain(i < 3 ? 'the first body' : 'the second body');
+      });
+      // The copies of one blob share every content field; only the first header line is their own.
+      const contentOf = (doc: IndexedMessage) => ({ subject: doc.subject, from: doc.from, to: doc.to, body: doc.body, sortSubject: doc.sortSubject, sortFrom: doc.sortFrom, headers: doc.headers.slice(1), contentKey: doc.contentKey });
+      expect(contentOf(documents[1])).toEqual(contentOf(documents[0]));
+      expect(contentOf(documents[2])).toEqual(contentOf(documents[0]));
+
+      // Each user's Delivered-To finds that user's copies (of both mails), and only those.
+      for (const copy of first) {
+        const own = await stack.index.search({ mailboxIds: first.map((c) => c.mailboxId), criterion: { type: 'header', field: 'Delivered-To', value: copy.user } });
+        expect(new Set(own.map((h) => h.mailboxId))).toEqual(new Set([copy.mailboxId]));
+        expect(own.map((h) => h.uid)).toContain(copy.uid);
+      }
     } finally {
       await stack.cleanup();
     }

@@ -1,14 +1,20 @@
 import type Database from 'better-sqlite3';
 import { GroupCommit } from './group-commit';
+import { BoundedCache } from '../../core/bounded-cache';
 import type { QuotaLimits, QuotaResource, QuotaScope, QuotaStore, QuotaUsage, UserQuota } from '../../quota/api/quota';
+
+type LimitRow = { scope: QuotaScope; resource: QuotaResource; value: number };
 
 /**
  * QuotaStore over SQLite: plain rows. Usage writes (one per mailbox event, from the usage
- * listener) are group-committed: their cost was the commit's fsync, not the statement.
+ * listener) are group-committed: their cost was the commit's fsync, not the statement. The limits
+ * that apply to a user (read for every copy delivered) are kept until a limit is written.
  */
 export class SqliteQuotaStore implements QuotaStore {
   private readonly s;
   private readonly commits: GroupCommit;
+  /** The limit rows of every scope that apply to a user, per domain and user. */
+  private readonly userLimits = new BoundedCache<readonly LimitRow[]>();
 
   constructor(db: Database.Database) {
     this.commits = new GroupCommit(db);
@@ -31,12 +37,14 @@ export class SqliteQuotaStore implements QuotaStore {
   async setLimit(scope: QuotaScope, key: string, resource: QuotaResource, value: number | null): Promise<void> {
     if (value === null) this.s.deleteLimit.run(scope, key, resource);
     else this.s.setLimit.run(scope, key, resource, value);
+    this.userLimits.clear();
   }
 
   async getUserQuota(user: string, domain: string | null): Promise<UserQuota> {
     const quota: UserQuota = { global: {}, domain: {}, user: {}, usage: this.usageOf(user) };
     // A null domain matches no row: a user without a domain has no domain limits.
-    for (const row of this.s.userLimits.all(domain, user) as { scope: QuotaScope; resource: QuotaResource; value: number }[]) quota[row.scope][row.resource] = Number(row.value);
+    const rows = this.userLimits.get(`${domain ?? '\u0000'}\u0000${user}`, () => this.s.userLimits.all(domain, user) as LimitRow[]);
+    for (const row of rows) quota[row.scope][row.resource] = Number(row.value);
     return quota;
   }
 

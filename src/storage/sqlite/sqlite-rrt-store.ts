@@ -1,6 +1,7 @@
 import type Database from 'better-sqlite3';
 import { compareMappings, type Mapping, type MappingType } from '../../rrt/api/mapping';
 import type { RecipientRewriteTableStore } from '../../rrt/api/recipient-rewrite-table-store';
+import { BoundedCache } from '../../core/bounded-cache';
 import { StatementCache } from './statement-cache';
 
 interface MappingRow {
@@ -11,6 +12,8 @@ interface MappingRow {
 
 export class SqliteRecipientRewriteTableStore implements RecipientRewriteTableStore {
   private readonly sql: StatementCache;
+  /** `getMappings` per source (most are empty: a user without alias, a domain without mapping). */
+  private readonly mappings = new BoundedCache<readonly Mapping[]>();
 
   constructor(db: Database.Database) {
     this.sql = new StatementCache(db);
@@ -18,15 +21,20 @@ export class SqliteRecipientRewriteTableStore implements RecipientRewriteTableSt
 
   async addMapping(source: string, mapping: Mapping): Promise<void> {
     this.sql.get('INSERT OR IGNORE INTO rrt_mappings (source, type, value) VALUES (?, ?, ?)').run(source, mapping.type, mapping.value);
+    this.mappings.clear();
   }
 
   async removeMapping(source: string, mapping: Mapping): Promise<void> {
     this.sql.get('DELETE FROM rrt_mappings WHERE source = ? AND type = ? AND value = ?').run(source, mapping.type, mapping.value);
+    this.mappings.clear();
   }
 
   async getMappings(source: string): Promise<Mapping[]> {
-    const rows = this.sql.get('SELECT type, value FROM rrt_mappings WHERE source = ?').all(source) as MappingRow[];
-    return rows.map(({ type, value }) => ({ type, value })).sort(compareMappings);
+    const kept = this.mappings.get(source, () => {
+      const rows = this.sql.get('SELECT type, value FROM rrt_mappings WHERE source = ?').all(source) as MappingRow[];
+      return rows.map(({ type, value }) => ({ type, value })).sort(compareMappings);
+    });
+    return kept.map(({ type, value }) => ({ type, value }));
   }
 
   async listAll(): Promise<Array<{ source: string; mappings: Mapping[] }>> {

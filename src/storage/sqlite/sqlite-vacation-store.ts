@@ -1,4 +1,5 @@
 import type Database from 'better-sqlite3';
+import { BoundedCache } from '../../core/bounded-cache';
 import { StatementCache } from './statement-cache';
 import type { Vacation, VacationStore } from '../../vacation/api/vacation-store';
 
@@ -14,15 +15,20 @@ interface Row {
 /** VacationStore over SQLite; statements compiled once (getVacation runs for every recipient of every mail). */
 export class SqliteVacationStore implements VacationStore {
   private readonly statements: StatementCache;
+  /** `getVacation` per user, those without one included. */
+  private readonly vacations = new BoundedCache<Vacation | null>();
 
   constructor(db: Database.Database) {
     this.statements = new StatementCache(db);
   }
 
   async getVacation(user: string): Promise<Vacation | null> {
-    const row = this.statements.get('SELECT enabled, from_date, to_date, subject, text_body, html_body FROM vacations WHERE username = ?').get(user) as Row | undefined;
-    if (!row) return null;
-    return { enabled: row.enabled === 1, fromDate: row.from_date, toDate: row.to_date, subject: row.subject, textBody: row.text_body, htmlBody: row.html_body };
+    const kept = this.vacations.get(user, () => {
+      const row = this.statements.get('SELECT enabled, from_date, to_date, subject, text_body, html_body FROM vacations WHERE username = ?').get(user) as Row | undefined;
+      if (!row) return null;
+      return { enabled: row.enabled === 1, fromDate: row.from_date, toDate: row.to_date, subject: row.subject, textBody: row.text_body, htmlBody: row.html_body };
+    });
+    return kept && { ...kept };
   }
 
   async setVacation(user: string, v: Vacation): Promise<void> {
@@ -33,6 +39,7 @@ export class SqliteVacationStore implements VacationStore {
            subject = excluded.subject, text_body = excluded.text_body, html_body = excluded.html_body`,
       )
       .run(user, v.enabled ? 1 : 0, v.fromDate, v.toDate, v.subject, v.textBody, v.htmlBody);
+    this.vacations.clear();
   }
 
   async isNotified(user: string, sender: string, now: Date): Promise<boolean> {
