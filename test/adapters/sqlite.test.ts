@@ -71,6 +71,65 @@ describe('SQLite mailbox store', () => {
     }
   });
 
+  it('migrates version-7 delivery keys and thread entries to keys that put one mail\'s copies side by side', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'postflow-sqlite-'));
+    const db = new Database(path.join(dir, 'postflow.db'));
+    try {
+      db.exec('CREATE TABLE schema_migrations (area TEXT PRIMARY KEY, version INTEGER NOT NULL) WITHOUT ROWID');
+      for (const migration of MAILBOX_SCHEMA.migrations.slice(0, 7)) db.exec(migration);
+      db.prepare("INSERT INTO schema_migrations (area, version) VALUES ('mailbox', 7)").run();
+      const users = ['alice@example.com', 'bob@example.com'];
+      const f = await mailboxFixture(async () => ({ mapper: new SqliteMailboxStore(db), cleanup: async () => undefined }));
+      try {
+        // Before the upgrade: one mail delivered to two users, with delivery keys and a thread.
+        const original = await f.blobs.put(MAIL_BUCKET, rfc822(1, { 'Message-ID': '<plans@x>', Subject: 'Plans' }));
+        const inboxes = await Promise.all(users.map((user) => f.manager.ensureMailbox(user, 'INBOX')));
+        const before = await Promise.all(
+          inboxes.map((inbox, i) => f.manager.appendMessage(inbox.id, { blobId: original.blobId, size: original.size, internalDate: new Date(), deliveryKey: `mail-1/${users[i]}` })),
+        );
+        migrate(db);
+
+        const version = db.prepare("SELECT version FROM schema_migrations WHERE area = 'mailbox'").pluck().get() as number;
+        expect(version).toBe(MAILBOX_SCHEMA.migrations.length);
+        expect(db.prepare("SELECT name FROM pragma_index_info('messages_delivery_key')").pluck().all()).toEqual(['delivery_key', 'mailbox_id']);
+        expect(db.prepare("SELECT name FROM pragma_index_info('sqlite_autoindex_thread_message_1')").pluck().all()).toEqual(['mime_message_id', 'owner', 'message_id']);
+
+        // A retried delivery finds its copies: no second copy.
+        for (const [i, inbox] of inboxes.entries()) {
+          const again = await f.manager.appendMessage(inbox.id, { blobId: original.blobId, size: original.size, internalDate: new Date(), deliveryKey: `mail-1/${users[i]}` });
+          expect(again.uid).toBe(before[i].uid);
+          expect((await f.manager.getMailboxById(inbox.id))?.messageCount).toBe(1);
+        }
+        // The keys are still unique per mailbox, and the same key in another mailbox is another copy.
+        expect(() => db.prepare("UPDATE messages SET delivery_key = 'mail-1/bob@example.com' WHERE mailbox_id = ?").run(inboxes[0].id)).not.toThrow();
+        const duplicate = db.prepare("INSERT INTO messages (mailbox_id, uid, modseq, message_id, thread_id, blob_id, size, internal_date, saved_date, flags, seen, deleted, delivery_key) SELECT mailbox_id, uid + 100, modseq, message_id, thread_id, blob_id, size, internal_date, saved_date, flags, seen, deleted, delivery_key FROM messages WHERE mailbox_id = ?");
+        // The SqliteError's text, not toThrow: in a multi-file jest run it can come from another realm.
+        const outcome = (() => {
+          try {
+            duplicate.run(inboxes[0].id);
+            return 'inserted';
+          } catch (err) {
+            return String(err);
+          }
+        })();
+        expect(outcome).toMatch(/UNIQUE constraint failed/);
+
+        // Each user's reply joins that user's thread of the mail stored before the upgrade.
+        const reply = await f.blobs.put(MAIL_BUCKET, rfc822(2, { 'In-Reply-To': '<plans@x>', Subject: 'Re: Plans' }));
+        for (const [i, inbox] of inboxes.entries()) {
+          const stored = await f.manager.appendMessage(inbox.id, { blobId: reply.blobId, size: reply.size, internalDate: new Date() });
+          expect(stored.threadId).toBe(before[i].threadId);
+        }
+        expect(before[0].threadId).not.toBe(before[1].threadId);
+      } finally {
+        await f.cleanup();
+      }
+    } finally {
+      db.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('migrates version-1 thread entries: a reply to a message stored before the upgrade joins its thread', async () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'postflow-sqlite-'));
     const db = new Database(path.join(dir, 'postflow.db'));
