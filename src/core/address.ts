@@ -6,20 +6,19 @@ export const MAX_DOMAIN_LENGTH = 255;
 /** RFC 1035 §2.3.4: a label is at most 63 octets. */
 export const MAX_LABEL_LENGTH = 63;
 
-const LABEL = /^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$/;
+/** Dot-separated labels of 1–63 letters, digits and inner hyphens (RFC 1035 §2.3.1, lower case). */
+const DOMAIN = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*$/;
 // RFC 5322 dot-atom local part (atext), which covers every address a user account can have.
 const LOCAL_PART = /^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*$/;
 
 /** Validates and lower-cases a domain name (ASCII / punycode). Throws InvalidInputError. */
 export function parseDomain(input: string): string {
-  const domain = input.trim().toLowerCase().replace(/\.$/, '');
+  let domain = input.trim().toLowerCase();
+  if (domain.endsWith('.')) domain = domain.slice(0, -1);
   if (domain.length === 0) throw new InvalidInputError('Domain name is empty');
   if (domain.length > MAX_DOMAIN_LENGTH) throw new InvalidInputError(`Domain name is longer than ${MAX_DOMAIN_LENGTH} characters`);
-  for (const label of domain.split('.')) {
-    if (label.length === 0 || label.length > MAX_LABEL_LENGTH || !LABEL.test(label)) {
-      throw new InvalidInputError(`Invalid domain name: ${JSON.stringify(input)}`);
-    }
-  }
+  // One expression for every label (≈ 50 domains are parsed per 10-recipient mail).
+  if (!DOMAIN.test(domain)) throw new InvalidInputError(`Invalid domain name: ${JSON.stringify(input)}`);
   return domain;
 }
 

@@ -31,7 +31,7 @@ import type {
 } from './api/mailbox-manager';
 import { OTHER_USERS_NAMESPACE, PERSONAL_NAMESPACE } from './api/mailbox-manager';
 import type { CopiedMessage, FlagUpdate, MailboxMapper, MessageLocation } from './api/mailbox-mapper';
-import { ALL_UIDS, INBOX, type AppendRequest, type MailboxInfo, type MailboxRole, type MessageRecord, type UidRange } from './api/mailbox-store';
+import { ALL_UIDS, INBOX, type AppendRequest, type MailboxInfo, type MailboxRole, type MessageRecord, type OwnerTotals, type UidRange } from './api/mailbox-store';
 import { ancestorsOf, isDescendant, normalizeMailboxName } from './api/names';
 import { storeParsedMessage } from './store-parsed-message';
 import { newMessageId } from './message-id';
@@ -202,6 +202,10 @@ export class StoreMailboxManager implements MailboxManager {
 
   async listMailboxes(owner: string): Promise<MailboxInfo[]> {
     return this.mapper.listMailboxes(owner);
+  }
+
+  ownerTotals(owner: string): Promise<OwnerTotals> {
+    return this.mapper.ownerTotals(owner);
   }
 
   async listAccessibleMailboxes(user: string): Promise<AccessibleMailbox[]> {

@@ -13,8 +13,8 @@ export const QUOTA_LISTENER_GROUP = 'quota-current-usage';
  * Idempotence: the events tell which user changed, but the usage written is recomputed from the
  * user's mailbox counters, never incremented by the event's sizes. A replayed or reordered event
  * therefore writes the same right value, where a counter increment would count twice (and an
- * Expunged event does not carry the sizes of its messages). The cost is one listing of the
- * user's mailboxes per recompute; events of one user are handled one at a time on a node (those
+ * Expunged event does not carry the sizes of its messages). The cost is one sum over the
+ * user's mailbox counters per read; events of one user are handled one at a time on a node (those
  * arriving meanwhile share the next recompute), and `QuotaService.recompute` re-checks after
  * writing, so concurrent writers on several nodes converge on the current value. A recompute that
  * sees the mailboxes change again hands over to the next one when an event already queued it.

@@ -1,9 +1,9 @@
 import { domainOf } from '../core/address';
 import { OverQuotaError, QUOTA_RESOURCES, UNLIMITED, type QuotaChecker, type QuotaLimits, type QuotaResource, type QuotaStore, type QuotaUsage } from './api/quota';
 
-/** The mailboxes of a user with their counters: the source of truth usage is computed from. */
+/** The counters of a user's mailboxes, summed: the source of truth usage is computed from. */
 export interface MailboxTotals {
-  listMailboxes(owner: string): Promise<ReadonlyArray<{ messageCount: number; size: number }>>;
+  ownerTotals(owner: string): Promise<{ messageCount: number; size: number }>;
 }
 
 /** Limits of every scope for one user, and the effective (computed) ones. */
@@ -83,12 +83,8 @@ export class QuotaService implements QuotaChecker {
 
   /** Usage summed over the user's mailboxes (the truth the stored usage is derived from). */
   async computeUsage(user: string): Promise<QuotaUsage> {
-    const usage: QuotaUsage = { count: 0, size: 0 };
-    for (const mailbox of await this.mailboxes.listMailboxes(user)) {
-      usage.count += mailbox.messageCount;
-      usage.size += mailbox.size;
-    }
-    return usage;
+    const { messageCount, size } = await this.mailboxes.ownerTotals(user);
+    return { count: messageCount, size };
   }
 
   /**

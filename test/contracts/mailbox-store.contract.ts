@@ -507,6 +507,22 @@ export function describeMailboxStoreContract(name: string, makeTestee: (options?
         ]);
       });
 
+      it('sums an owner\'s messages and octets over their mailboxes (quota usage), and only theirs', async () => {
+        expect(await manager.ownerTotals(alice)).toEqual({ messageCount: 0, size: 0 });
+        const inbox = await manager.createMailbox(alice, 'INBOX');
+        const work = await manager.createMailbox(alice, 'Work');
+        const bobs = await manager.createMailbox(bob, 'INBOX');
+        expect(await manager.ownerTotals(alice)).toEqual({ messageCount: 0, size: 0 });
+        const one = await manager.append(alice, inbox.id, await request(1));
+        const two = await manager.append(alice, work.id, await request(2, {}, rfc822(2, {}, 'a longer body\r\n'.repeat(20))));
+        await manager.append(bob, bobs.id, await request(3));
+        expect(await manager.ownerTotals(alice)).toEqual({ messageCount: 2, size: one.size + two.size });
+        await manager.updateFlags(alice, work.id, [{ from: two.uid, to: two.uid }], { mode: 'add', flags: ['\\Deleted'] });
+        await manager.expunge(alice, work.id);
+        expect(await manager.ownerTotals(alice)).toEqual({ messageCount: 1, size: one.size });
+        expect(await manager.ownerTotals('nobody@example.com')).toEqual({ messageCount: 0, size: 0 });
+      });
+
       it('reads back what was appended: internal date, flags and keywords normalized', async () => {
         const mailbox = await manager.createMailbox(alice, 'INBOX');
         const req = await request(7, { flags: ['\\seen', '\\Seen', '$Forwarded', '$forwarded'] });

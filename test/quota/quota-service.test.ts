@@ -198,11 +198,11 @@ describe('quotas over the embedded backends (SQLite, in-process events)', () => 
   });
 
   describe('while messages keep arriving during the recompute', () => {
-    /** The user's mailbox counters, with one more message appended after each of the first `churn` listings (deliveries racing the recompute). */
+    /** The user's mailbox counters, with one more message appended after each of the first `churn` reads (deliveries racing the recompute). */
     function churningTotals(inboxId: string, churn: { left: number; onListing?: () => void }) {
       return {
-        listMailboxes: async (owner: string) => {
-          const listed = await backends.mailboxes.listMailboxes(owner);
+        ownerTotals: async (owner: string) => {
+          const listed = await backends.mailboxes.ownerTotals(owner);
           if (churn.left > 0) {
             churn.left--;
             await append(inboxId, message(1000 + churn.left));

@@ -2,7 +2,7 @@ import type { Readable } from 'node:stream';
 import type { ParsedMessage } from '../../mime/parsed-message';
 import type { Annotation, AnnotationDepth } from './annotations';
 import type { FlagUpdate, MessageLocation } from './mailbox-mapper';
-import type { AppendRequest, MailboxInfo, MailboxRole, MailboxStore, MessageRecord, UidRange } from './mailbox-store';
+import type { AppendRequest, MailboxInfo, MailboxRole, MailboxStore, MessageRecord, OwnerTotals, UidRange } from './mailbox-store';
 import type { MailboxAcl } from './rights';
 
 /** Personal namespace (RFC 2342): the user's own mailboxes. */
@@ -73,6 +73,8 @@ export interface MailboxManager extends MailboxStore {
   getMailboxById(id: string): Promise<MailboxInfo | null>;
   /** The user's own mailboxes, in name order. */
   listMailboxes(owner: string): Promise<MailboxInfo[]>;
+  /** The user's messages and their octets over all their own mailboxes (quota usage). */
+  ownerTotals(owner: string): Promise<OwnerTotals>;
   /** Own mailboxes and those of other users the user has `l` on. */
   listAccessibleMailboxes(user: string): Promise<AccessibleMailbox[]>;
   /**

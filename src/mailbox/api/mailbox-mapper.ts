@@ -1,6 +1,6 @@
 import type { MessageSummary } from '../../mime/parsed-message';
 import type { FlagUpdateMode } from './flags';
-import type { MailboxInfo, MailboxRole, MessageRecord, UidRange } from './mailbox-store';
+import type { MailboxInfo, MailboxRole, MessageRecord, OwnerTotals, UidRange } from './mailbox-store';
 import type { MailboxAcl } from './rights';
 
 /**
@@ -21,6 +21,8 @@ export interface MailboxMapper {
   findMailboxById(id: string): Promise<MailboxInfo | null>;
   /** The owner's mailboxes in name order (binary). */
   listMailboxes(owner: string): Promise<MailboxInfo[]>;
+  /** The owner's messages and their octets, summed over the mailboxes' counters. */
+  ownerTotals(owner: string): Promise<OwnerTotals>;
   /** Renames one mailbox (its id, UIDs and messages stay); MailboxExistsError when `newName` is taken. */
   renameMailbox(id: string, owner: string, oldName: string, newName: string): Promise<void>;
   /** Removes the mailbox, its messages, counters, ACL and annotations. */

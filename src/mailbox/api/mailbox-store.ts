@@ -28,6 +28,12 @@ export interface MailboxInfo extends Mailbox {
   role: MailboxRole | null;
 }
 
+/** A user's messages and their octets over all their mailboxes (what quota usage is computed from). */
+export interface OwnerTotals {
+  messageCount: number;
+  size: number;
+}
+
 export interface MessageMetadata {
   mailboxId: string;
   uid: number;

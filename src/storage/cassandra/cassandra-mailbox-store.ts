@@ -45,7 +45,7 @@ import {
   StoredContent,
   ThreadEntry,
 } from '../../mailbox/api/mailbox-mapper';
-import type { MailboxInfo, MailboxRole, MessageRecord, UidRange } from '../../mailbox/api/mailbox-store';
+import type { MailboxInfo, MailboxRole, MessageRecord, OwnerTotals, UidRange } from '../../mailbox/api/mailbox-store';
 import type { MailboxAcl } from '../../mailbox/api/rights';
 import type { MessageSummary } from '../../mime/parsed-message';
 import { FirstUnseenIndex } from './cassandra-first-unseen';
@@ -260,6 +260,16 @@ export class CassandraMailboxStore implements MailboxMapper {
     // mailbox_path is clustered by name: the order is already the name order.
     const mailboxes = await mapConcurrently(ids, (id) => this.findMailboxById(id));
     return mailboxes.filter((m): m is MailboxInfo => m !== null && m.owner === owner);
+  }
+
+  /** The counters of each of the owner's mailboxes, summed (Cassandra has no aggregate across partitions). */
+  async ownerTotals(owner: string): Promise<OwnerTotals> {
+    const totals: OwnerTotals = { messageCount: 0, size: 0 };
+    for (const mailbox of await this.listMailboxes(owner)) {
+      totals.messageCount += mailbox.messageCount;
+      totals.size += mailbox.size;
+    }
+    return totals;
   }
 
   async renameMailbox(id: string, owner: string, oldName: string, newName: string): Promise<void> {

@@ -18,7 +18,7 @@ import {
   StoredContent,
   ThreadEntry,
 } from '../../mailbox/api/mailbox-mapper';
-import type { MailboxInfo, MailboxRole, MessageRecord, UidRange } from '../../mailbox/api/mailbox-store';
+import type { MailboxInfo, MailboxRole, MessageRecord, OwnerTotals, UidRange } from '../../mailbox/api/mailbox-store';
 import type { MailboxAcl } from '../../mailbox/api/rights';
 import type { MessageSummary } from '../../mime/parsed-message';
 import { GroupCommit } from './group-commit';
@@ -103,6 +103,7 @@ export class SqliteMailboxStore implements MailboxMapper {
       mailboxByName: p('SELECT * FROM mailboxes WHERE owner = ? AND name = ?'),
       mailboxById: p('SELECT * FROM mailboxes WHERE id = ?'),
       mailboxesOf: p('SELECT * FROM mailboxes WHERE owner = ? ORDER BY name'),
+      ownerTotals: p('SELECT coalesce(sum(message_count), 0) AS messageCount, coalesce(sum(total_size), 0) AS size FROM mailboxes WHERE owner = ?'),
       renameMailbox: p('UPDATE OR IGNORE mailboxes SET name = ? WHERE id = ?'),
       messageByKey: p(`SELECT ${MESSAGE_COLUMNS} FROM messages WHERE mailbox_id = ? AND delivery_key = ?`),
       insertMessage: p(
@@ -191,6 +192,12 @@ export class SqliteMailboxStore implements MailboxMapper {
 
   async listMailboxes(owner: string): Promise<MailboxInfo[]> {
     return (this.s.mailboxesOf.all(owner) as MailboxRow[]).map(toMailbox);
+  }
+
+  /** One aggregate over the owner's mailbox rows (the quota listener asks twice per event). */
+  async ownerTotals(owner: string): Promise<OwnerTotals> {
+    const { messageCount, size } = this.s.ownerTotals.get(owner) as OwnerTotals;
+    return { messageCount: Number(messageCount), size: Number(size) };
   }
 
   async renameMailbox(id: string, _owner: string, _oldName: string, newName: string): Promise<void> {

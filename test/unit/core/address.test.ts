@@ -1,4 +1,4 @@
-import { parseAddress, parseDomain, parseUsername } from '../../../src/core/address';
+import { MAX_DOMAIN_LENGTH, parseAddress, parseDomain, parseUsername } from '../../../src/core/address';
 
 describe('addresses and domains', () => {
   it('lower-cases domains and user names', () => {
@@ -10,7 +10,18 @@ describe('addresses and domains', () => {
     expect(parseDomain('xn--bcher-kva.example')).toBe('xn--bcher-kva.example');
   });
 
-  it.each(['', 'exa mple.com', '-bad.com', 'a..b', 'a'.repeat(64) + '.com', `${'a.'.repeat(128)}com`, 'bad_domain.com'])('refuses the domain %j', (domain) => {
+  it('accepts labels of 1 to 63 characters, inner hyphens, digits, one trailing dot and surrounding spaces', () => {
+    const longest = 'a'.repeat(63);
+    expect(parseDomain(`${longest}.com`)).toBe(`${longest}.com`);
+    expect(parseDomain('a.b-c.9z')).toBe('a.b-c.9z');
+    expect(parseDomain(' Mail.Example.ORG. ')).toBe('mail.example.org');
+    const nearLimit = `${'a'.repeat(63)}.${'b'.repeat(63)}.${'c'.repeat(63)}.${'d'.repeat(63)}`;
+    expect(nearLimit).toHaveLength(MAX_DOMAIN_LENGTH);
+    expect(parseDomain(nearLimit)).toBe(nearLimit);
+    expect(() => parseDomain(`${nearLimit}e`)).toThrow(/longer than 255/);
+  });
+
+  it.each(['', '.', 'exa mple.com', '-bad.com', 'bad-.com', 'a..b', '.a.com', 'a.com..', 'a'.repeat(64) + '.com', `${'a.'.repeat(128)}com`, 'bad_domain.com', 'ümlaut.de'])('refuses the domain %j', (domain) => {
     expect(() => parseDomain(domain)).toThrow(/domain name/i);
   });
 

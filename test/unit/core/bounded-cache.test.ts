@@ -1,4 +1,4 @@
-import { BoundedCache } from '../../src/core/bounded-cache';
+import { BoundedCache } from '../../../src/core/bounded-cache';
 
 describe('BoundedCache', () => {
   it('loads a key once, and again after clear()', () => {
