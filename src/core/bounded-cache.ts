@@ -3,14 +3,15 @@ export const BOUNDED_CACHE_CAPACITY = 10_000;
 
 /**
  * Answers kept by key, at most `capacity` of them (the oldest kept is dropped first), until the
- * owner calls `clear()`. Each user states why a kept answer stays right:
- * - the SQLite adapters of the embedded profile (users, recipient rewrite table, vacations, quota
- *   limits) empty theirs at each of their own writes. The SQLite file has one writer, this
- *   process, and these adapters write with blocking calls outside any transaction, so no later
- *   read is answered from a stale entry. The Cassandra adapters have several writers and keep
- *   none. It pays on the per-mail path, where each recipient is looked up twice (at RCPT and in
- *   the processor graph): ≈ 15–25 µs per SQLite query under load, well under 1 µs for a hit;
- * - the search indexer keeps what it derives from a blob's content, which never changes.
+ * owner calls `clear()`.
+ *
+ * Its users are the SQLite adapters of the embedded profile (users, recipient rewrite table,
+ * vacations, quota limits): each empties its cache at each of its own writes. No later read is
+ * answered from a stale entry because the SQLite file has one writer, this process, with one
+ * adapter of each kind (`createEmbeddedBackends`), writing with blocking calls outside any
+ * transaction. The Cassandra adapters have several writers and keep none. It pays on the per-mail
+ * path, where each recipient is looked up twice (at RCPT and in the processor graph): ≈ 15–25 µs
+ * per SQLite query under load, well under 1 µs for a hit.
  *
  * A kept value is shared by every hit: a user that hands values out hands out copies.
  */
