@@ -327,7 +327,6 @@ async function runPostflow(variant: string, server: TemporalDevServer, temporalP
   }
 }
 
-/** Postfix's LMTP delivery delays (ms) by queue id: one LMTP transaction per mail carries its 10 recipients. */
 /**
  * Counts the deliveries Postfix logs as sent over LMTP from now on (one line per recipient, written
  * after Dovecot's 250, when the message is in the Maildir), reading only what the log gained since
@@ -348,7 +347,7 @@ function lmtpSentCounter(maillog: string): () => number {
         offset += read;
         const lines = (partial + appended.subarray(0, read).toString('utf8')).split('\n');
         partial = lines.pop() ?? '';
-        for (const line of lines) if (/postfix\/lmtp\[\d+\]: [0-9A-F]+: to=<.* status=sent/.test(line)) sent++;
+        for (const line of lines) if (LMTP_SENT.test(line)) sent++;
       }
     } finally {
       closeSync(fd);
@@ -357,10 +356,14 @@ function lmtpSentCounter(maillog: string): () => number {
   };
 }
 
+/** A recipient Postfix delivered over LMTP: its queue id and its delay (s). */
+const LMTP_SENT = /postfix\/lmtp\[\d+\]: ([0-9A-F]+): to=<[^>]*>.* delay=([\d.]+),.* status=sent/;
+
+/** Postfix's LMTP delivery delays (ms) by queue id: one LMTP transaction per mail carries its 10 recipients. */
 function lmtpDelays(maillog: string): Map<string, number> {
   const delays = new Map<string, number>();
   for (const line of readFileSync(maillog, 'utf8').split('\n')) {
-    const m = /postfix\/lmtp\[\d+\]: ([0-9A-F]+): to=<[^>]*>.* delay=([\d.]+),.* status=sent/.exec(line);
+    const m = LMTP_SENT.exec(line);
     if (m) delays.set(m[1], Math.max(delays.get(m[1]) ?? 0, Number(m[2]) * 1000));
   }
   return delays;
