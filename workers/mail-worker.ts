@@ -5,9 +5,19 @@ import type { MailActivities } from '../activities/mail-activities';
 import type { RemoteDeliveryActivities } from '../activities/remote-delivery-activities';
 import type { TaskActivities } from '../activities/task-activities';
 
-/** Bundles the workflow code once (a few seconds); share the bundle between workers. */
+/**
+ * Bundles the workflow code once (a few seconds); share the bundle between workers.
+ *
+ * The workflow modules and the SDK's workflow API are preloaded: evaluated once when the worker's
+ * V8 context starts and shared by every workflow, instead of evaluated again for each workflow (the
+ * SDK's default for modules a workflow imports). That is safe because none of them keeps state
+ * between calls: their module scope holds constants, query and signal definitions and activity
+ * proxies, which look the running workflow up when called (test/temporal/workflow-preload.test.ts
+ * checks it). A module that kept per-workflow state in its scope must not be listed here.
+ */
 export async function bundleWorkflows(): Promise<WorkflowBundleWithSourceMap> {
-  return bundleWorkflowCode({ workflowsPath: require.resolve('../workflows'), logger: silentBundlerLogger });
+  const workflowsPath = require.resolve('../workflows');
+  return bundleWorkflowCode({ workflowsPath, preloadModules: ['@temporalio/workflow', workflowsPath], logger: silentBundlerLogger });
 }
 
 export interface MailWorkerOptions {
