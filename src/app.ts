@@ -61,6 +61,8 @@ export interface RunningPostflow {
   readonly ports: { smtp?: number; submission?: number; smtps?: number; imap?: number; imaps?: number; webadmin?: number };
   /** Process id of the Temporal dev server this node started, if any. */
   readonly temporalDevServerPid?: number;
+  /** The workflow task slots of this node's worker (none: a node without a worker). */
+  readonly workflowTaskSlots?: number;
   stop(): Promise<void>;
 }
 
@@ -175,6 +177,7 @@ export async function startPostflow(options: StartOptions): Promise<RunningPostf
       logger,
     });
     stack.push(() => mailboxListeners.unregister());
+    let workflowTaskSlots: number | undefined;
     if (config.temporal.worker) {
       const activities = mailProcessing.activities;
       const blobGcActivities = createBlobGcActivities({
@@ -198,9 +201,11 @@ export async function startPostflow(options: StartOptions): Promise<RunningPostf
           }),
         },
         workflowBundle: options.workflowBundle ?? (await bundleWorkflows()),
+        workflowTaskSlots: config.temporal.workflowTaskSlots,
         logger: logger.child({ component: 'worker' }),
       });
       stack.push(() => worker.stop());
+      workflowTaskSlots = worker.workflowTaskSlots;
       if (config.temporal.eagerStart) {
         mailProcessing.queue.startEagerlyWith(new Client({ connection: worker.connection, namespace: config.temporal.namespace }));
         stack.push(async () => mailProcessing.queue.startEagerlyWith(null));
@@ -288,7 +293,7 @@ export async function startPostflow(options: StartOptions): Promise<RunningPostf
       stack.push(() => webadmin.close());
     }
     logger.info({ profile: config.profile, temporal: temporalAddress, ...ports }, 'Postflow started');
-    return { backends, temporalAddress, temporalDevServerPid, client, mailProcessing, ports, stop };
+    return { backends, temporalAddress, temporalDevServerPid, workflowTaskSlots, client, mailProcessing, ports, stop };
   } catch (err) {
     await stop();
     throw err;

@@ -27,6 +27,8 @@ export interface MailWorkerOptions {
   /** The mail, remote delivery and task activities, and the blob garbage collection's when this node runs it. */
   activities: MailActivities & RemoteDeliveryActivities & TaskActivities & Partial<BlobGcActivities>;
   workflowBundle: WorkflowBundleWithSourceMap;
+  /** Workflow tasks held at once (config `temporal.workflowTaskSlots`); the SDK's default when unset. */
+  workflowTaskSlots?: number;
   logger: Logger;
 }
 
@@ -36,6 +38,8 @@ export interface RunningWorker {
    * server hands the first workflow task back in the start response to this worker).
    */
   readonly connection: NativeConnection;
+  /** The workflow task slots the worker runs with. */
+  readonly workflowTaskSlots: number;
   stop(): Promise<void>;
 }
 
@@ -48,17 +52,24 @@ export async function startMailWorker(options: MailWorkerOptions): Promise<Runni
     taskQueue: options.taskQueue,
     workflowBundle: options.workflowBundle,
     activities: options.activities,
+    maxConcurrentWorkflowTaskExecutions: options.workflowTaskSlots,
   });
   const running = worker.run();
   running.catch((err: unknown) => options.logger.error({ err }, 'mail worker stopped with an error'));
   return {
     connection,
+    workflowTaskSlots: fixedSlots(worker.options.tuner.workflowTaskSlotSupplier),
     async stop() {
       if (worker.getState() === 'RUNNING') worker.shutdown();
       await running.catch(() => undefined);
       await connection.close();
     },
   };
+}
+
+/** The slot count of a fixed-size slot supplier (the only kind Postflow configures); NaN for another kind. */
+function fixedSlots(supplier: { type: string; numSlots?: number }): number {
+  return supplier.type === 'fixed-size' && typeof supplier.numSlots === 'number' ? supplier.numSlots : Number.NaN;
 }
 
 /** A logger for `bundleWorkflowCode` that keeps webpack's report quiet. */

@@ -118,6 +118,13 @@ export const configSchema = z
         worker: bool.default(true),
         /** Start received mails eagerly on this node's worker (saves a poll round trip per mail; docs/performance.md). */
         eagerStart: bool.default(true),
+        /**
+         * Workflow tasks this node's worker holds at once (the SDK's maxConcurrentWorkflowTaskExecutions,
+         * default 40 there). A received mail's workflow task holds a slot while its local batch runs, and
+         * an eager start needs a free one: with 40, 8-25 % of the mails of a 10-session load fell back to a
+         * start through matching (docs/performance.md, stop 23).
+         */
+        workflowTaskSlots: z.coerce.number().int().min(2).max(10_000).default(256),
         /** Embedded dev server: `lean` drops the visibility indexes no query needs (less CPU per mail), `all` keeps them (docs/performance.md). */
         visibilityIndexes: z.enum(['lean', 'all']).default('lean'),
         /**

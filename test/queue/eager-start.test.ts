@@ -2,6 +2,7 @@ import { Client, Connection } from '@temporalio/client';
 import { ROOT, type MailReference } from '../../src/core/mail';
 import { TemporaryError } from '../../src/core/errors';
 import { TemporalMailQueue, mailWorkflowId } from '../../src/queue/temporal-mail-queue';
+import { loadConfig } from '../../src/config/load-config';
 import { adminPut, sendMail, startTestNode, TEST_TEMPORAL_ADDRESS, type TestNode } from '../helpers/postflow';
 
 const DOMAIN = 'eager.test';
@@ -80,6 +81,11 @@ describe('eager workflow start of received mails (temporal.eagerStart)', () => {
     }
   }, 60_000);
 
+  it('runs its worker with 256 workflow task slots by default', async () => {
+    expect(node.config.temporal.workflowTaskSlots).toBe(256);
+    expect(node.app.workflowTaskSlots).toBe(256);
+  });
+
   it('treats a second eager start of the same mail id as already queued and delivers it once', async () => {
     const { mailId } = await sendMail(node.app.ports.smtp as number, { from: `sender@${DOMAIN}`, to: [USERS[0]] }, 'Subject: twice\r\n\r\nonce\r\n');
     await eventually(async () => (await inboxCount(node, USERS[0])) === 6, 'the mail in the INBOX');
@@ -109,4 +115,29 @@ describe('eager workflow start of received mails (temporal.eagerStart)', () => {
     expect((await handle.describe()).status.name).toMatch(/RUNNING|COMPLETED/);
     await handle.terminate('test over').catch(() => undefined);
   }, 60_000);
+});
+
+describe('temporal.workflowTaskSlots', () => {
+  it('is read from the environment and refuses fewer than 2 slots or a non-number', () => {
+    expect(loadConfig({ env: { POSTFLOW_TEMPORAL_WORKFLOW_TASK_SLOTS: '64' } }).temporal.workflowTaskSlots).toBe(64);
+    expect(() => loadConfig({ env: { POSTFLOW_TEMPORAL_WORKFLOW_TASK_SLOTS: '1' } })).toThrow(/workflowTaskSlots/);
+    expect(() => loadConfig({ env: { POSTFLOW_TEMPORAL_WORKFLOW_TASK_SLOTS: 'many' } })).toThrow(/workflowTaskSlots/);
+  });
+
+  it('with only 2 slots, mails that find no free slot start through matching and each is delivered once', async () => {
+    const node = await startTestNode('embedded', { temporal: { workflowTaskSlots: 2 } });
+    try {
+      expect(node.app.workflowTaskSlots).toBe(2);
+      const domain = 'slots.test';
+      expect((await adminPut(node.webadmin, `/domains/${domain}`)).status).toBe(204);
+      expect((await adminPut(node.webadmin, `/users/dan@${domain}`, { password: 'pw' })).status).toBe(204);
+      const sent = await Promise.all(Array.from({ length: 12 }, (_, i) => sendMail(node.app.ports.smtp as number, { from: `sender@${domain}`, to: [`dan@${domain}`] }, `Subject: slot ${i}\r\n\r\nbody ${i}\r\n`)));
+      expect(new Set(sent.map((s) => s.mailId)).size).toBe(12);
+      await eventually(async () => (await inboxCount(node, `dan@${domain}`)) === 12, '12 mails in the INBOX');
+      await new Promise((r) => setTimeout(r, 500));
+      expect(await inboxCount(node, `dan@${domain}`)).toBe(12);
+    } finally {
+      await node.stop();
+    }
+  }, 120_000);
 });
