@@ -224,6 +224,7 @@ start_temporal() {
   mkdir -p "$d"
   (
     cd "$d"
+    # The visibility queue read once a second, as by the embedded dev server (temporal/dev-server.ts).
     exec nohup "$TEMPORAL" server start-dev \
       --db-filename "$d/temporal.db" \
       --ip 127.0.0.1 --port 7233 --ui-port 8233 --ui-disable-news-fetch \
@@ -234,6 +235,8 @@ start_temporal() {
       --search-attribute PostflowNextAttempt=Datetime \
       --sqlite-pragma journal_mode=WAL \
       --sqlite-pragma synchronous=NORMAL \
+      --dynamic-config-value history.visibilityProcessorMaxPollRPS=1 \
+      --dynamic-config-value history.visibilityTaskBatchSize=1000 \
       --log-level warn
   ) >"$d/temporal.log" 2>&1 </dev/null &
   echo $! >"$d/temporal.pid"

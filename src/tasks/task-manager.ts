@@ -29,6 +29,9 @@ export const TASK_WORKFLOW_TYPES = ['reprocessMailRepository', 'clearMailReposit
 export const PROGRESS_QUERY_TIMEOUT_MS = 2_000;
 /** Tasks listed at most by one `GET /tasks`. */
 export const MAX_LISTED_TASKS = 500;
+/** How long a task submitted on this node is listed from memory too, and how many are kept. */
+export const RECENT_TASK_WINDOW_MS = 60_000;
+export const MAX_RECENT_TASKS = 1_000;
 
 const TASK_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -38,6 +41,14 @@ const TASK_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
  * workflow cancellation. Any node sees and cancels any node's tasks.
  */
 export class TaskManager {
+  /**
+   * Tasks this node submitted lately (id → submit time): a listing includes them even before the
+   * server's visibility store lists them (it records a workflow asynchronously, up to a second
+   * later with the embedded dev server's settings), so a client that submitted or awaited a task
+   * here finds it in `GET /tasks` at once.
+   */
+  private readonly recent = new Map<string, number>();
+
   constructor(
     private readonly client: Client,
     private readonly taskQueue: string,
@@ -52,7 +63,22 @@ export class TaskManager {
       memo: { taskType: type, submittedFrom: hostname() },
       staticSummary: `task ${type}`,
     });
+    this.remember(taskId);
     return taskId;
+  }
+
+  private remember(taskId: string): void {
+    const now = Date.now();
+    for (const [id, at] of this.recent) {
+      if (now - at <= RECENT_TASK_WINDOW_MS && this.recent.size < MAX_RECENT_TASKS) break;
+      this.recent.delete(id);
+    }
+    this.recent.set(taskId, now);
+  }
+
+  private recentIds(): string[] {
+    const now = Date.now();
+    return [...this.recent].filter(([, at]) => now - at <= RECENT_TASK_WINDOW_MS).map(([id]) => id);
   }
 
   async get(taskId: string): Promise<TaskView> {
@@ -95,12 +121,14 @@ export class TaskManager {
       if (!TASK_STATUSES.includes(status as TaskStatus)) throw new InvalidInputError(`Invalid status query parameter ${status} (one of ${TASK_STATUSES.join(', ')})`);
       clauses.push(executionStatusClause(status as TaskStatus));
     }
-    const ids: string[] = [];
+    const ids = new Set<string>();
     for await (const info of this.client.workflow.list({ query: clauses.join(' AND ') })) {
-      ids.push(info.workflowId.replace(/^task-/, ''));
-      if (ids.length >= MAX_LISTED_TASKS) break;
+      ids.add(info.workflowId.replace(/^task-/, ''));
+      if (ids.size >= MAX_LISTED_TASKS) break;
     }
-    const tasks = await Promise.all(ids.map((id) => this.get(id).catch(() => null)));
+    // Each listed task is read again below (the status filter applies to what it reads).
+    for (const id of this.recentIds()) if (ids.size < MAX_LISTED_TASKS) ids.add(id);
+    const tasks = await Promise.all([...ids].map((id) => this.get(id).catch(() => null)));
     return tasks.filter((t): t is TaskView => t !== null && (status === undefined || t.status === status));
   }
 

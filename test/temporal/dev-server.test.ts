@@ -4,7 +4,7 @@ import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import pino from 'pino';
 import { loadConfig } from '../../src/config/load-config';
-import { SEARCH_ATTRIBUTE_CACHE_KEY, TemporalCliNotFoundError, TemporalDevServer, findTemporalCli, goRuntimeDefaults } from '../../temporal/dev-server';
+import { SEARCH_ATTRIBUTE_CACHE_KEY, TemporalCliNotFoundError, VISIBILITY_BATCH_SIZE_KEY, VISIBILITY_POLL_RPS_KEY, TemporalDevServer, findTemporalCli, goRuntimeDefaults } from '../../temporal/dev-server';
 import { QUEUE_ATTRIBUTE, RECIPIENTS_ATTRIBUTE, SENDER_ATTRIBUTE, SPOOL_QUEUE, STATE_ATTRIBUTE } from '../../workflows/lib/search-attributes';
 import { freePort } from '../helpers/ports';
 
@@ -25,6 +25,7 @@ describe('Temporal dev server settings', () => {
     const values = (flag: string): string[] => args.flatMap((a, i) => (a === flag ? [args[i + 1]] : []));
     expect(values('--sqlite-pragma')).toEqual(['journal_mode=WAL', 'synchronous=FULL']);
     expect(values('--dynamic-config-value')).toContain(`${SEARCH_ATTRIBUTE_CACHE_KEY}=false`);
+    expect(values('--dynamic-config-value')).toEqual(expect.arrayContaining([`${VISIBILITY_POLL_RPS_KEY}=1`, `${VISIBILITY_BATCH_SIZE_KEY}=1000`]));
     expect(values('--search-attribute')).toEqual(expect.arrayContaining(['PostflowQueue=Keyword', 'PostflowRecipients=KeywordList']));
     // The UI stays: operators open each mail's workflow there.
     expect(args).not.toContain('--headless');
@@ -90,8 +91,9 @@ describe('Temporal dev server settings', () => {
       const client = new Client({ connection, namespace: 'default' });
       const taskQueue = `devserver-test-${Date.now()}`;
       // No worker polls this queue: the workflow stays open, as a queued mail does.
+      const started = Date.now();
       await client.workflow.start('processMail', {
-        workflowId: `mail-devserver-${Date.now()}`,
+        workflowId: `mail-devserver-${started}`,
         taskQueue,
         args: [{}],
         typedSearchAttributes: [
@@ -108,6 +110,16 @@ describe('Temporal dev server settings', () => {
         if (count === 0) await new Promise((r) => setTimeout(r, 200));
       }
       expect(count).toBe(1);
+      // With the visibility queue read once a second, a closed workflow is listed as closed within a few seconds.
+      await client.workflow.getHandle(`mail-devserver-${started}`).terminate('test: close it');
+      const closedAt = Date.now();
+      let closed = 0;
+      while (closed === 0 && Date.now() - closedAt < 10_000) {
+        closed = (await client.workflow.count(`${query} AND ExecutionStatus = "Terminated"`)).count;
+        if (closed === 0) await new Promise((r) => setTimeout(r, 100));
+      }
+      expect(closed).toBe(1);
+      expect(Date.now() - closedAt).toBeLessThan(3_000);
       // An attribute the namespace does not know is still refused with the cache on.
       const refused = await client.workflow
         .start('processMail', { workflowId: `mail-devserver-bad-${Date.now()}`, taskQueue, args: [{}], searchAttributes: { PostflowUnknown: ['x'] } })

@@ -1,10 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import vm from 'node:vm';
-import { Client, Connection } from '@temporalio/client';
-import { DefaultLogger, NativeConnection, Runtime, Worker, bundleWorkflowCode } from '@temporalio/worker';
+import type { Client } from '@temporalio/client';
 import * as vmShared from '@temporalio/worker/lib/workflow/vm-shared';
 import { go } from './fixtures/vm-call-workflows';
-import { silentBundlerLogger } from '../../workers/mail-worker';
+import { startFixtureWorker, type FixtureWorker } from '../helpers/fixture-worker';
 
 /**
  * The SDK patch of `patches/` that calls into the workflow context without node's per-call
@@ -15,7 +14,6 @@ import { silentBundlerLogger } from '../../workers/mail-worker';
  */
 /** Added by the patch (not in the SDK's type declarations). */
 const { UNWATCHED_CALLS } = vmShared as unknown as { UNWATCHED_CALLS: Set<string> };
-const TEST_TEMPORAL_ADDRESS = process.env.POSTFLOW_TEST_TEMPORAL_ADDRESS ?? '127.0.0.1:7233';
 const TASK_QUEUE = `vm-calls-${randomUUID()}`;
 
 interface Call {
@@ -24,42 +22,23 @@ interface Call {
 }
 
 let calls: Call[] = [];
-let connection: Connection;
+let fixture: FixtureWorker;
 let client: Client;
-let nativeConnection: NativeConnection;
-let worker: Worker;
-let running: Promise<void>;
 const originalRunInContext = vm.Script.prototype.runInContext;
 
 beforeAll(async () => {
-  try {
-    Runtime.install({ logger: new DefaultLogger('ERROR') });
-  } catch {
-    // Installed by an earlier suite of this process.
-  }
   vm.Script.prototype.runInContext = function (this: vm.Script, context: vm.Context, options?: vm.RunningScriptOptions) {
     const args = (context as { __temporal_args?: [unknown, string, unknown[]] }).__temporal_args;
     if (args) calls.push({ fn: args[1], timeout: options?.timeout });
     return originalRunInContext.call(this, context, options);
   };
-  connection = await Connection.connect({ address: TEST_TEMPORAL_ADDRESS });
-  client = new Client({ connection });
-  nativeConnection = await NativeConnection.connect({ address: TEST_TEMPORAL_ADDRESS });
-  worker = await Worker.create({
-    connection: nativeConnection,
-    taskQueue: TASK_QUEUE,
-    debugMode: true,
-    workflowBundle: await bundleWorkflowCode({ workflowsPath: require.resolve('./fixtures/vm-call-workflows'), logger: silentBundlerLogger }),
-  });
-  running = worker.run();
+  fixture = await startFixtureWorker({ workflowsPath: require.resolve('./fixtures/vm-call-workflows'), taskQueue: TASK_QUEUE, debugMode: true });
+  client = fixture.client;
 }, 120_000);
 
 afterAll(async () => {
   vm.Script.prototype.runInContext = originalRunInContext;
-  worker?.shutdown();
-  await running?.catch(() => undefined);
-  await nativeConnection?.close();
-  await connection?.close();
+  await fixture?.stop();
 });
 
 beforeEach(() => {

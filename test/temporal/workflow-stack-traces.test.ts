@@ -1,18 +1,16 @@
 import { randomUUID } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
-import { DefaultLogger, NativeConnection, Runtime, Worker, bundleWorkflowCode } from '@temporalio/worker';
+import type { Client, WorkflowHandle } from '@temporalio/client';
 import { GlobalHandlers } from '@temporalio/worker/lib/workflow/vm-shared';
 import { finish } from './fixtures/waiting-workflow';
-import { silentBundlerLogger } from '../../workers/mail-worker';
+import { startFixtureWorker, type FixtureWorker } from '../helpers/fixture-worker';
 
 /**
  * The Temporal UI's stack trace of a running workflow (`__stack_trace`, `__enhanced_stack_trace`)
  * with the SDK patch of `patches/` (stack traces recorded raw, formatted through the source map
  * only when queried), on the Temporal of `scripts/engines.sh`.
  */
-const TEST_TEMPORAL_ADDRESS = process.env.POSTFLOW_TEST_TEMPORAL_ADDRESS ?? '127.0.0.1:7233';
 const TASK_QUEUE = `stack-traces-${randomUUID()}`;
 /** This checkout's root, as the workflow bundle's source map names files. */
 const ROOT = path.resolve(__dirname, '../..');
@@ -25,37 +23,19 @@ interface EnhancedStackTrace {
   stacks: Array<{ locations: Array<{ file_path?: string; function_name?: string; line?: number; column?: number }> }>;
 }
 
-let connection: Connection;
+let fixture: FixtureWorker;
 let client: Client;
-let nativeConnection: NativeConnection;
-let worker: Worker;
-let running: Promise<void>;
 let handle: WorkflowHandle;
 
 beforeAll(async () => {
-  try {
-    Runtime.install({ logger: new DefaultLogger('ERROR') });
-  } catch {
-    // Installed by an earlier suite of this process.
-  }
-  connection = await Connection.connect({ address: TEST_TEMPORAL_ADDRESS });
-  client = new Client({ connection });
-  nativeConnection = await NativeConnection.connect({ address: TEST_TEMPORAL_ADDRESS });
-  worker = await Worker.create({
-    connection: nativeConnection,
-    taskQueue: TASK_QUEUE,
-    workflowBundle: await bundleWorkflowCode({ workflowsPath: require.resolve('./fixtures/waiting-workflow'), logger: silentBundlerLogger }),
-  });
-  running = worker.run();
+  fixture = await startFixtureWorker({ workflowsPath: require.resolve('./fixtures/waiting-workflow'), taskQueue: TASK_QUEUE });
+  client = fixture.client;
   handle = await client.workflow.start('waitingWorkflow', { taskQueue: TASK_QUEUE, workflowId: `stack-traces-${randomUUID()}` });
 }, 120_000);
 
 afterAll(async () => {
   await handle?.terminate('test over').catch(() => undefined);
-  worker?.shutdown();
-  await running?.catch(() => undefined);
-  await nativeConnection?.close();
-  await connection?.close();
+  await fixture?.stop();
 });
 
 /** A query's answer with this checkout's path replaced by `<root>` (the golden file's paths). */
