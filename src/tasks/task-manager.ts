@@ -3,6 +3,7 @@ import { hostname } from 'node:os';
 import { WorkflowNotFoundError, type Client, type WorkflowExecutionDescription } from '@temporalio/client';
 import { InvalidInputError, NotFoundError } from '../core/errors';
 import type { JsonValue } from '../core/mail';
+import { RecentIds } from './recent-ids';
 
 /** James' task statuses. */
 export type TaskStatus = 'waiting' | 'inProgress' | 'completed' | 'failed' | 'canceled';
@@ -47,7 +48,7 @@ export class TaskManager {
    * later with the embedded dev server's settings), so a client that submitted or awaited a task
    * here finds it in `GET /tasks` at once.
    */
-  private readonly recent = new Map<string, number>();
+  private readonly recent = new RecentIds(RECENT_TASK_WINDOW_MS, MAX_RECENT_TASKS);
 
   constructor(
     private readonly client: Client,
@@ -63,22 +64,8 @@ export class TaskManager {
       memo: { taskType: type, submittedFrom: hostname() },
       staticSummary: `task ${type}`,
     });
-    this.remember(taskId);
+    this.recent.add(taskId);
     return taskId;
-  }
-
-  private remember(taskId: string): void {
-    const now = Date.now();
-    for (const [id, at] of this.recent) {
-      if (now - at <= RECENT_TASK_WINDOW_MS && this.recent.size < MAX_RECENT_TASKS) break;
-      this.recent.delete(id);
-    }
-    this.recent.set(taskId, now);
-  }
-
-  private recentIds(): string[] {
-    const now = Date.now();
-    return [...this.recent].filter(([, at]) => now - at <= RECENT_TASK_WINDOW_MS).map(([id]) => id);
   }
 
   async get(taskId: string): Promise<TaskView> {
@@ -127,7 +114,7 @@ export class TaskManager {
       if (ids.size >= MAX_LISTED_TASKS) break;
     }
     // Each listed task is read again below (the status filter applies to what it reads).
-    for (const id of this.recentIds()) if (ids.size < MAX_LISTED_TASKS) ids.add(id);
+    for (const id of this.recent.list()) if (ids.size < MAX_LISTED_TASKS) ids.add(id);
     const tasks = await Promise.all([...ids].map((id) => this.get(id).catch(() => null)));
     return tasks.filter((t): t is TaskView => t !== null && (status === undefined || t.status === status));
   }

@@ -124,7 +124,7 @@ describe('temporal.workflowTaskSlots', () => {
     expect(() => loadConfig({ env: { POSTFLOW_TEMPORAL_WORKFLOW_TASK_SLOTS: 'many' } })).toThrow(/workflowTaskSlots/);
   });
 
-  it('with only 2 slots, mails that find no free slot start through matching and each is delivered once', async () => {
+  it('with only 2 slots, 12 concurrent mails (more than the free slots) are each delivered once', async () => {
     const node = await startTestNode('embedded', { temporal: { workflowTaskSlots: 2 } });
     try {
       expect(node.app.workflowTaskSlots).toBe(2);
