@@ -81,10 +81,11 @@ function usersNamed(base: string): string[] {
 }
 
 /** Postflow variants compared in one run. */
-const VARIANT_SETTINGS: Record<string, { eagerStart: boolean; localDeliveryExecution: 'local' | 'activity' }> = {
+const VARIANT_SETTINGS: Record<string, { eagerStart: boolean; localDeliveryExecution: 'local' | 'activity'; blobInlineMaxBytes?: number }> = {
   default: { eagerStart: true, localDeliveryExecution: 'local' },
   'no-eager': { eagerStart: false, localDeliveryExecution: 'local' },
   'ld-activity': { eagerStart: true, localDeliveryExecution: 'activity' },
+  'blob-files': { eagerStart: true, localDeliveryExecution: 'local', blobInlineMaxBytes: 0 },
 };
 
 const threadBreakdown: string[] = [];
@@ -234,6 +235,7 @@ async function runPostflow(variant: string, server: TemporalDevServer, temporalP
       imap: { port: 0 },
       webadmin: { port: 0 },
       temporal: { address: server.address, taskQueue, eagerStart: settings.eagerStart },
+      ...(settings.blobInlineMaxBytes === undefined ? {} : { blobStore: { inlineMaxBytes: settings.blobInlineMaxBytes } }),
     },
   });
   const app = await startPostflow({ config, logger: pino({ level: 'warn' }), graph: graphFor(settings.localDeliveryExecution), workflowBundle });
@@ -478,7 +480,7 @@ async function main(): Promise<void> {
   }
   console.log(`\nEnd-to-end: ${MAILS} mails × ${RECIPIENTS} recipients, ${MESSAGE_BYTES} B, ${SESSIONS} SMTP sessions (smtp-source), ${WARMUP_MAILS > 0 ? `after ${WARMUP_MAILS} warm-up mails to other users` : 'no warm-up'}, ${ROUNDS} round(s) (odd rounds run Postfix + Dovecot first, even rounds Postflow first), load average before each round: ${loads.join(' | ')}`);
   if (settings) console.log(`Temporal dev server (a fresh one per round): ${settings}`);
-  console.log('variants: default = eager workflow start + LocalDelivery in the local batch; no-eager; ld-activity = LocalDelivery its own activity\n');
+  console.log('variants: default = eager workflow start + LocalDelivery in the local batch, blobs up to 64 KiB in SQLite; no-eager; ld-activity = LocalDelivery its own activity; blob-files = every blob a file (blobStore.inlineMaxBytes 0)\n');
   console.log('round  system                  mails/s  p50 ms  p99 ms  events/mail  history B/mail  SMTP s  total s  CPU s');
   for (const r of rows) {
     console.log(

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { INLINE_BLOB_MAX_BYTES, MAX_INLINE_BLOB_BYTES } from '../blob/sqlite/inline-limits';
 
 /** Largest message accepted by default: 50 MiB, James' default `maxmessagesize` order of magnitude. */
 export const DEFAULT_MAX_MESSAGE_SIZE = 50 * 1024 * 1024;
@@ -213,6 +214,12 @@ export const configSchema = z
               .strict(),
           )
           .default({}),
+        /**
+         * Embedded profile: blobs of at most this many bytes are rows of the SQLite database, stored
+         * with its group commit; larger ones are files. 0: every blob is a file. Environment:
+         * `POSTFLOW_BLOB_STORE_INLINE_MAX_BYTES`.
+         */
+        inlineMaxBytes: z.coerce.number().int().min(0).max(MAX_INLINE_BLOB_BYTES).default(INLINE_BLOB_MAX_BYTES),
       })
       .strict()
       .default({}),

@@ -4,6 +4,7 @@ import Database from 'better-sqlite3';
 import type { Logger } from 'pino';
 import { withOptionalEncryption } from '../blob/encryption/encrypting-blob-store';
 import { FileBlobStore } from '../blob/file/file-blob-store';
+import { SqliteInlineBlobStore } from '../blob/sqlite/sqlite-inline-blob-store';
 import { InProcessEventBus } from '../events/in-process/in-process-event-bus';
 import type { RetryPolicy } from '../events/retry-policy';
 import { StoreMailboxManager } from '../mailbox/store-mailbox-manager';
@@ -22,19 +23,20 @@ import { SqliteRecipientRewriteTableStore } from './sqlite/sqlite-rrt-store';
 import { SqliteUsersRepository } from './sqlite/sqlite-users-repository';
 import { SqliteVacationStore } from './sqlite/sqlite-vacation-store';
 
-/** Embedded profile: one SQLite database (WAL) and blob files under `dataDir`, in-process events. */
+/** Embedded profile: one SQLite database (WAL; small blobs too) and larger blobs as files under `dataDir`, in-process events. */
 export async function createEmbeddedBackends(options: {
   dataDir: string;
   logger: Logger;
   eventRetry?: RetryPolicy;
-  /** `blobStore` configuration (encryption at rest); none: blobs in clear. */
-  blobStore?: { encryption: { key?: string } };
+  /** `blobStore` configuration (encryption at rest, the inline limit); none: blobs in clear, 64 KiB inline. */
+  blobStore?: { encryption: { key?: string }; inlineMaxBytes?: number };
 }): Promise<Backends> {
   mkdirSync(options.dataDir, { recursive: true });
   const db = new Database(path.join(options.dataDir, 'postflow.db'));
   migrate(db);
   logClearedRoles(db, options.logger.child({ component: 'mailbox' }));
-  const blobs = withOptionalEncryption(await new FileBlobStore(path.join(options.dataDir, 'blobs')).init(), options.blobStore?.encryption ?? {});
+  const blobFiles = await new FileBlobStore(path.join(options.dataDir, 'blobs')).init();
+  const blobs = withOptionalEncryption(new SqliteInlineBlobStore(db, blobFiles, options.blobStore?.inlineMaxBytes), options.blobStore?.encryption ?? {});
   const deadLetters = new SqliteEventDeadLetters(db);
   const events = new InProcessEventBus(options.logger.child({ component: 'events' }), { deadLetters, retry: options.eventRetry });
   return {

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
+import Database from 'better-sqlite3';
 import { MAIL_BUCKET } from '../../src/blob/api';
 import { EncryptingBlobStore } from '../../src/blob/encryption/encrypting-blob-store';
 import { S3BlobStore } from '../../src/blob/s3/s3-blob-store';
@@ -87,7 +88,17 @@ describe.each(['embedded', 'distributed'] as const)('A %s node with blob encrypt
   }, 60_000);
 
   async function rawBytes(blobId: string): Promise<Buffer> {
-    if (profile === 'embedded') return fs.readFile(path.join(node.config.dataDir, 'blobs', MAIL_BUCKET, blobId.slice(0, 2), blobId.slice(2, 4), blobId));
+    if (profile === 'embedded') {
+      // A small blob is a row of the database (blobStore.inlineMaxBytes), a larger one a file.
+      const db = new Database(path.join(node.config.dataDir, 'postflow.db'), { readonly: true });
+      try {
+        const row = db.prepare('SELECT bytes FROM inline_blobs WHERE bucket = ? AND address = ?').pluck().get(MAIL_BUCKET, blobId) as Buffer | undefined;
+        if (row) return row;
+      } finally {
+        db.close();
+      }
+      return fs.readFile(path.join(node.config.dataDir, 'blobs', MAIL_BUCKET, blobId.slice(0, 2), blobId.slice(2, 4), blobId));
+    }
     const s3 = S3BlobStore.fromConfig(node.config.s3);
     try {
       const response = await s3.client.send(new GetObjectCommand({ Bucket: `${bucketPrefix}${MAIL_BUCKET}`, Key: blobId }));

@@ -38,4 +38,13 @@ describe('loadConfig', () => {
     writeFileSync(file, 'smtp: [unclosed');
     expect(() => loadConfig({ file, env: {} })).toThrow(/Cannot parse configuration file/);
   });
+
+  it('reads blobStore.inlineMaxBytes (64 KiB by default) and refuses a negative, fractional or over-1-MiB value', () => {
+    expect(loadConfig({ env: {} }).blobStore.inlineMaxBytes).toBe(64 * 1024);
+    expect(loadConfig({ env: { POSTFLOW_BLOB_STORE_INLINE_MAX_BYTES: '0' } }).blobStore.inlineMaxBytes).toBe(0);
+    expect(loadConfig({ env: { POSTFLOW_BLOB_STORE_INLINE_MAX_BYTES: '16384' } }).blobStore.inlineMaxBytes).toBe(16384);
+    for (const bad of ['-1', '1.5', String(2 * 1024 * 1024), 'big']) {
+      expect(() => loadConfig({ env: { POSTFLOW_BLOB_STORE_INLINE_MAX_BYTES: bad } })).toThrow(/blobStore\.inlineMaxBytes/);
+    }
+  });
 });
