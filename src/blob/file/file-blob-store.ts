@@ -13,7 +13,7 @@ import {
   type StoredBlob,
 } from '../api';
 import { assertBlobId, assertBucket, isBlobId } from '../api/names';
-import { pageSizeOf } from '../paging';
+import { pagesOf, pageSizeOf } from '../paging';
 import { putThroughStage } from '../staging';
 
 /** Files stat'ed at once while listing a directory. */
@@ -182,9 +182,12 @@ export class FileBlobStore implements BlobStorage {
     assertBucket(bucket);
     const { after } = options;
     if (after !== undefined) assertBlobId(after);
-    const pageSize = pageSizeOf(options);
+    yield* pagesOf(this.entries(bucket, after), pageSizeOf(options));
+  }
+
+  /** The bucket's blobs in ascending id order, after `after`, read directory by directory. */
+  private async *entries(bucket: string, after: BlobId | undefined): AsyncGenerator<BlobInfo> {
     const bucketDir = path.join(this.root, bucket);
-    let page: BlobInfo[] = [];
     for (const first of await sortedEntries(bucketDir, /^[0-9a-f]{2}$/)) {
       if (after && first < after.slice(0, 2)) continue;
       for (const second of await sortedEntries(path.join(bucketDir, first), /^[0-9a-f]{2}$/)) {
@@ -198,17 +201,11 @@ export class FileBlobStore implements BlobStorage {
           for (let j = 0; j < batch.length; j++) {
             const info = stats[j];
             // Deleted between readdir and stat: not part of the listing.
-            if (!info) continue;
-            page.push({ blobId: batch[j], size: info.size, lastModified: new Date(info.mtimeMs) });
-            if (page.length === pageSize) {
-              yield page;
-              page = [];
-            }
+            if (info) yield { blobId: batch[j], size: info.size, lastModified: new Date(info.mtimeMs) };
           }
         }
       }
     }
-    if (page.length > 0) yield page;
   }
 
   private pathOf(bucket: string, blobId: BlobId): string {

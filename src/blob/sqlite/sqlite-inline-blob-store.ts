@@ -4,7 +4,7 @@ import type Database from 'better-sqlite3';
 import { GroupCommit } from '../../storage/sqlite/group-commit';
 import type { BlobId, BlobInfo, BlobStorage, ListOptions, PutOptions, StagedBlob, StoredBlob } from '../api';
 import { assertBlobId, assertBucket } from '../api/names';
-import { pageSizeOf } from '../paging';
+import { pagesOf, pageSizeOf } from '../paging';
 import { putThroughStage } from '../staging';
 import { INLINE_BLOB_MAX_BYTES, MAX_INLINE_BLOB_BYTES } from './inline-limits';
 
@@ -150,15 +150,7 @@ export class SqliteInlineBlobStore implements BlobStorage {
     const { after } = options;
     if (after !== undefined) assertBlobId(after);
     const pageSize = pageSizeOf(options);
-    let page: BlobInfo[] = [];
-    for await (const info of mergeById(this.inlineEntries(bucket, after, pageSize), entriesOf(this.files.list(bucket, options)))) {
-      page.push(info);
-      if (page.length === pageSize) {
-        yield page;
-        page = [];
-      }
-    }
-    if (page.length > 0) yield page;
+    yield* pagesOf(mergeById(this.inlineEntries(bucket, after, pageSize), entriesOf(this.files.list(bucket, options))), pageSize);
   }
 
   private async *inlineEntries(bucket: string, after: BlobId | undefined, pageSize: number): AsyncGenerator<BlobInfo> {
