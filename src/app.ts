@@ -17,6 +17,7 @@ import { ensureSearchAttributes } from '../temporal/search-attributes';
 import { createImapServer } from './protocols/imap';
 import type { ImapSearchDeps } from './protocols/imap/search/index-search';
 import { startSmtpListeners } from './protocols/smtp';
+import { JournaledMailHandOff } from './queue/journaled-mail-hand-off';
 import type { Backends, HealthCheck } from './storage/backends';
 import { createEmbeddedBackends } from './storage/embedded';
 import { InFlightMailReferences } from './blob/gc/in-flight-mail-references';
@@ -63,6 +64,8 @@ export interface RunningPostflow {
   readonly temporalDevServerPid?: number;
   /** The workflow task slots of this node's worker (none: a node without a worker). */
   readonly workflowTaskSlots?: number;
+  /** The journal hand-off of accepted mails (`smtp.handOff: journal` on the embedded profile), if used. */
+  readonly handOff?: JournaledMailHandOff;
   stop(): Promise<void>;
 }
 
@@ -212,12 +215,20 @@ export async function startPostflow(options: StartOptions): Promise<RunningPostf
       }
     }
 
+    let handOff: JournaledMailHandOff | undefined;
+    if (config.smtp.handOff === 'journal' && backends.acceptedMails) {
+      const journaled = new JournaledMailHandOff(backends.acceptedMails, mailProcessing.queue, logger.child({ component: 'hand-off' }));
+      handOff = journaled;
+      stack.push(() => journaled.close());
+      await journaled.recover();
+    }
+
     const ports: RunningPostflow['ports'] = {};
     if (config.smtp.enabled) {
       const smtp = await startSmtpListeners(
         {
           blobs: backends.blobs,
-          queue: mailProcessing.queue,
+          queue: handOff ?? mailProcessing.queue,
           isLocalDomain: (domain) => identity.domains.contains(domain),
           userExists: (address) => identity.userExists(address),
           rrt: identity.rrt,
@@ -293,7 +304,7 @@ export async function startPostflow(options: StartOptions): Promise<RunningPostf
       stack.push(() => webadmin.close());
     }
     logger.info({ profile: config.profile, temporal: temporalAddress, ...ports }, 'Postflow started');
-    return { backends, temporalAddress, temporalDevServerPid, workflowTaskSlots, client, mailProcessing, ports, stop };
+    return { backends, temporalAddress, temporalDevServerPid, workflowTaskSlots, handOff, client, mailProcessing, ports, stop };
   } catch (err) {
     await stop();
     throw err;

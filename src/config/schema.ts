@@ -30,6 +30,12 @@ export const configSchema = z
         submissionPort: port.default(2587),
         /** Implicit-TLS submission (RFC 8314, 465-like); listens only when `tls.*` is set. */
         tlsPort: port.default(2465),
+        /**
+         * When the `250` is given. `journal` (embedded profile): once the mail is a durable row of
+         * the local database; its workflow starts right after (retried until Temporal takes it).
+         * `start`: once Temporal has started its workflow (always so on the distributed profile).
+         */
+        handOff: z.enum(['journal', 'start']).default('journal'),
       })
       .strict()
       .default({}),

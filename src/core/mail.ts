@@ -38,3 +38,21 @@ export interface MailReference {
 export function mailKey(mail: Pick<MailReference, 'mailId' | 'name'>): string {
   return `${mail.mailId}/${mail.name}`;
 }
+
+/**
+ * A mail this server creates itself (a mailet's new mail, a quota warning): named by its id, from
+ * localhost, unauthenticated, received now, in `root` unless `fields` say otherwise.
+ */
+export function locallyCreatedMail(fields: Pick<MailReference, 'mailId' | 'sender' | 'recipients' | 'messageBlobId' | 'size'> & Partial<MailReference>): MailReference {
+  return {
+    name: fields.mailId,
+    state: ROOT,
+    remoteAddr: '127.0.0.1',
+    remoteHost: 'localhost',
+    authUser: null,
+    receivedAt: new Date().toISOString(),
+    attributes: {},
+    errorMessage: null,
+    ...fields,
+  };
+}

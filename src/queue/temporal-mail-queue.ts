@@ -47,6 +47,9 @@ export class TemporalMailQueue implements MailQueue {
       const handle = await (eager ?? this.client).workflow.start('processMail', {
         requestEagerStart: eager !== null,
         workflowId: options.workflowId ?? mailWorkflowId(mail.mailId),
+        // A mail id is processed once: a hand-over repeated after its workflow closed (a journaled
+        // mail started again after a crash) must not deliver it a second time.
+        workflowIdReusePolicy: options.workflowId === undefined ? 'REJECT_DUPLICATE' : undefined,
         taskQueue: this.taskQueue,
         args: [mail],
         staticSummary: `${mail.sender ?? NULL_SENDER} → ${mail.recipients.length === 1 ? mail.recipients[0] : `${mail.recipients.length} recipients`}`,

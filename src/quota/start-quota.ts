@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import { MAIL_BUCKET } from '../blob/api/blob-store';
 import type { PostflowConfig } from '../config/schema';
-import { ROOT } from '../core/mail';
+import { locallyCreatedMail } from '../core/mail';
 import type { Registration } from '../events/api/event-bus';
 import { AnnotationCleanupListener } from '../mailbox/listeners/annotation-cleanup';
 import { SpamLearningListener } from '../mailbox/listeners/spam-learning';
@@ -50,21 +50,7 @@ export function spoolWarningSender(backends: Backends, queue: MailQueue, from: s
       const id = derivedMailId(`quota-warning|${mailId}`);
       if (mailExists && (await mailExists(id))) return;
       const stored = await backends.blobs.put(MAIL_BUCKET, message);
-      await queue.enqueue({
-        mailId: id,
-        name: id,
-        sender: from,
-        recipients: [recipient],
-        messageBlobId: stored.blobId,
-        size: stored.size,
-        state: ROOT,
-        remoteAddr: '127.0.0.1',
-        remoteHost: 'localhost',
-        authUser: null,
-        receivedAt: new Date().toISOString(),
-        attributes: {},
-        errorMessage: null,
-      });
+      await queue.enqueue(locallyCreatedMail({ mailId: id, sender: from, recipients: [recipient], messageBlobId: stored.blobId, size: stored.size }));
     },
   };
 }

@@ -1,3 +1,4 @@
+import type { AcceptedMailJournal } from '../queue/accepted-mail-journal';
 import type { BlobReferenceSource, BlobStore } from '../blob/api';
 import type { DomainList } from '../domains/api/domain-list';
 import type { EventBus } from '../events/api/event-bus';
@@ -51,6 +52,8 @@ export interface Backends {
   readonly eventStore?: EventStore;
   /** Mailbox annotations by mailbox id, for the listener that cleans them up after a mailbox deletion. */
   readonly annotations?: Pick<MailboxMapper, 'getAnnotations' | 'setAnnotation'>;
+  /** Accepted mails not yet handed to Temporal (embedded: the SMTP `250` waits for a local commit only); absent: the `250` waits for the start. */
+  readonly acceptedMails?: AcceptedMailJournal;
   checkHealth(): Promise<HealthCheck[]>;
   close(): Promise<void>;
 }

@@ -11,6 +11,7 @@ import { StoreMailboxManager } from '../mailbox/store-mailbox-manager';
 import { SqliteSearchIndex } from '../search/sqlite-fts/sqlite-search-index';
 import type { Backends, HealthCheck } from './backends';
 import { migrate } from './sqlite/schema';
+import { SqliteAcceptedMailJournal } from './sqlite/sqlite-accepted-mail-journal';
 import { SqliteBlobReferences } from './sqlite/sqlite-blob-references';
 import { SqliteDelegationStore } from './sqlite/sqlite-delegation-store';
 import { SqliteDomainList } from './sqlite/sqlite-domain-list';
@@ -56,6 +57,7 @@ export async function createEmbeddedBackends(options: {
     eventStore: new SqliteEventStore(db),
     annotations: new SqliteMailboxStore(db),
     search: new SqliteSearchIndex(db),
+    acceptedMails: new SqliteAcceptedMailJournal(db),
     async checkHealth(): Promise<HealthCheck[]> {
       try {
         db.prepare('SELECT 1').get();

@@ -1,5 +1,4 @@
-import { mailWorkflowId } from '../../src/queue/temporal-mail-queue';
-import { adminPut, imapClient, sendMail, startTestNode, type TestNode } from '../helpers/postflow';
+import { adminPut, imapClient, sendMail, startTestNode, type TestNode, mailWorkflow } from '../helpers/postflow';
 import { LdapFixture } from '../users/ldap-fixture';
 
 const USER = 'ldap.user@ldap.test';
@@ -32,7 +31,7 @@ describe('LDAP users on a running node (embedded profile)', () => {
   it('delivers a mail to an LDAP user, who reads it after logging in over IMAP with the directory password', async () => {
     const raw = ['From: sender@remote.example', `To: ${USER}`, 'Subject: hello LDAP', '', 'Delivered to a directory user.', ''].join('\r\n');
     const { mailId } = await sendMail(node.app.ports.smtp as number, { from: 'sender@remote.example', to: [USER] }, raw);
-    await node.app.client.workflow.getHandle(mailWorkflowId(mailId)).result();
+    await (await mailWorkflow(node.app.client, mailId)).result();
 
     const client = imapClient(node.app.ports.imap as number, USER, PASSWORD);
     await client.connect();

@@ -1,8 +1,7 @@
 import net from 'node:net';
 import tls from 'node:tls';
 import { ImapFlow } from 'imapflow';
-import { mailWorkflowId } from '../../src/queue/temporal-mail-queue';
-import { sendMail, type TestNode } from '../helpers/postflow';
+import { sendMail, type TestNode, mailWorkflow } from '../helpers/postflow';
 import { selfSignedCertificate, startTlsAuthNode } from './tls-fixture';
 
 const DOMAIN = 'imap-auth.test';
@@ -142,7 +141,7 @@ describe('IMAP authentication and TLS', () => {
     await expect(refused.connect()).rejects.toBeTruthy();
     expect((await fetch(`${node.webadmin}/users/${BOB}/authorizedUsers/${ALICE}`, { method: 'PUT' })).status).toBe(200);
     const { mailId } = await sendMail(node.app.ports.smtp as number, { from: 'someone@remote.example', to: [BOB] }, 'Subject: for Bob only\r\n\r\nHi Bob.\r\n');
-    await node.app.client.workflow.getHandle(mailWorkflowId(mailId)).result();
+    await (await mailWorkflow(node.app.client, mailId)).result();
     const delegated = client({ port: node.app.ports.imaps as number, secure: true, auth: { user: ALICE, pass: PASSWORD, authzid: BOB } });
     await delegated.connect();
     try {

@@ -1,7 +1,6 @@
 import tls from 'node:tls';
 import nodemailer from 'nodemailer';
-import { mailWorkflowId } from '../../src/queue/temporal-mail-queue';
-import { adminPut, type TestNode } from '../helpers/postflow';
+import { adminPut, type TestNode, mailWorkflow } from '../helpers/postflow';
 import { selfSignedCertificate, startTlsAuthNode } from './tls-fixture';
 
 const DOMAIN = 'auth.test';
@@ -50,7 +49,7 @@ describe('SMTP AUTH, STARTTLS and the submission port', () => {
   it('accepts AUTH PLAIN after STARTTLS and delivers the submitted mail', async () => {
     const response = await submit({ port: submission(), requireTLS: true, auth: { user: ALICE, pass: PASSWORD } });
     const mailId = /queued as ([0-9a-f-]{36})/.exec(response)?.[1] as string;
-    await node.app.client.workflow.getHandle(mailWorkflowId(mailId)).result();
+    await (await mailWorkflow(node.app.client, mailId)).result();
     const inbox = await node.app.backends.mailboxes.getMailbox(BOB, 'INBOX');
     expect(inbox).not.toBeNull();
   });

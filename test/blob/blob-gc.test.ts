@@ -1,4 +1,5 @@
 import { randomBytes, randomUUID } from 'node:crypto';
+import { testMailReference } from '../helpers/mail-reference';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -104,21 +105,7 @@ function message(subject: string): Buffer {
 }
 
 function mailReference(messageBlobId: string, size: number): MailReference {
-  return {
-    mailId: randomUUID(),
-    name: 'mail',
-    sender: 'sender@remote.example',
-    recipients: ['alice@example.test'],
-    messageBlobId,
-    size,
-    state: 'root',
-    remoteAddr: '127.0.0.1',
-    remoteHost: 'localhost',
-    authUser: null,
-    receivedAt: new Date().toISOString(),
-    attributes: {},
-    errorMessage: null,
-  };
+  return testMailReference({ name: 'mail', messageBlobId, size });
 }
 
 async function listIds(blobs: BlobStore, bucket: string): Promise<string[]> {

@@ -6,10 +6,9 @@ import Database from 'better-sqlite3';
 import { MAIL_BUCKET } from '../../src/blob/api';
 import { EncryptingBlobStore } from '../../src/blob/encryption/encrypting-blob-store';
 import { S3BlobStore } from '../../src/blob/s3/s3-blob-store';
-import { mailWorkflowId } from '../../src/queue/temporal-mail-queue';
 import type { BlobGcProgress } from '../../workflows/blob-gc';
 import { deleteBuckets, newRunId } from '../helpers/engines';
-import { adminPut, imapClient, sendMail, startTestNode, type TestNode } from '../helpers/postflow';
+import { adminPut, imapClient, sendMail, startTestNode, type TestNode, mailWorkflow } from '../helpers/postflow';
 
 /**
  * A whole node configured with `blobStore.encryption.key`: mail received over SMTP is stored
@@ -47,7 +46,7 @@ describe.each(['embedded', 'distributed'] as const)('A %s node with blob encrypt
     expect(node.app.backends.blobs).toBeInstanceOf(EncryptingBlobStore);
     const raw = ['From: bob@remote.example', `To: ${ALICE}`, 'Subject: quarterly numbers', '', `${SECRET} the numbers are up.`, ''].join('\r\n');
     const { mailId } = await sendMail(node.app.ports.smtp as number, { from: 'bob@remote.example', to: [ALICE] }, raw);
-    await node.app.client.workflow.getHandle(mailWorkflowId(mailId)).result();
+    await (await mailWorkflow(node.app.client, mailId)).result();
 
     const client = imapClient(node.app.ports.imap as number, ALICE, PASSWORD);
     await client.connect();

@@ -5,8 +5,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { Client, Connection } from '@temporalio/client';
-import { mailWorkflowId } from '../../src/queue/temporal-mail-queue';
-import { adminPut, imapClient, sendMail, TEST_TEMPORAL_ADDRESS } from '../helpers/postflow';
+import { adminPut, imapClient, sendMail, TEST_TEMPORAL_ADDRESS, mailWorkflow } from '../helpers/postflow';
 
 /** The built server (`npm run build`); the test command builds it before jest runs. */
 const MAIN = path.resolve(__dirname, '../../dist/src/cli/main.js');
@@ -89,7 +88,7 @@ describe('the postflow process', () => {
     await waitHealthy(`${webadmin}/healthcheck`, node);
     const connection = await Connection.connect({ address: TEST_TEMPORAL_ADDRESS });
     try {
-      await new Client({ connection }).workflow.getHandle(mailWorkflowId(mailId)).result();
+      await (await mailWorkflow(new Client({ connection }), mailId)).result();
     } finally {
       await connection.close();
     }

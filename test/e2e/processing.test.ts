@@ -6,9 +6,8 @@ import { MAIL_BUCKET } from '../../src/blob/api';
 import { startPostflow } from '../../src/app';
 import { loadConfig } from '../../src/config/load-config';
 import { ERROR_REPOSITORY } from '../../src/mailrepository/api/mail-repository-store';
-import { mailWorkflowId } from '../../src/queue/temporal-mail-queue';
 import type { TraceEntry } from '../../src/mailet/graph/walker';
-import { adminPut, mailPath, sendMail, sharedWorkflowBundle, startTestNode, TEST_TEMPORAL_ADDRESS, type TestNode } from '../helpers/postflow';
+import { adminPut, mailPath, sendMail, sharedWorkflowBundle, startTestNode, TEST_TEMPORAL_ADDRESS, type TestNode, mailWorkflow } from '../helpers/postflow';
 
 const DOMAIN = 'example.test';
 const ALICE = `alice@${DOMAIN}`;
@@ -93,7 +92,7 @@ describe('mail processing with a custom graph and custom mailets', () => {
     expect(trace).toContainEqual(expect.objectContaining({ event: 'mailet', mailet: 'LocalDelivery', state: 'ghost' }));
     expect(result).toEqual({ mailId, ends: [expect.objectContaining({ event: 'end', mail: mailId, reason: 'ghost' })], steps: trace.length });
     // Every payload of the history: the LocalDelivery entry is in the batch's marker, not again in the result.
-    const history = await node.app.client.workflow.getHandle(mailWorkflowId(mailId)).fetchHistory();
+    const history = await (await mailWorkflow(node.app.client, mailId)).fetchHistory();
     const payloadTexts: string[] = [];
     for (const event of history.events ?? []) {
       for (const payload of event.workflowExecutionCompletedEventAttributes?.result?.payloads ?? []) payloadTexts.push(Buffer.from(payload.data ?? []).toString('utf8'));

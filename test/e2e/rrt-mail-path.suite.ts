@@ -1,7 +1,6 @@
 import { MAIL_BUCKET } from '../../src/blob/api';
 import { RRT_ERROR_REPOSITORY_PATH } from '../../src/mailet/graph/default-graph';
-import { mailWorkflowId } from '../../src/queue/temporal-mail-queue';
-import { adminPut, sendMail, startTestNode, type TestNode } from '../helpers/postflow';
+import { adminPut, sendMail, startTestNode, type TestNode, mailWorkflow } from '../helpers/postflow';
 
 const DOMAIN = 'rrt.test';
 const ALIAS_DOMAIN = 'alias.test';
@@ -50,7 +49,7 @@ export function describeRrtMailPath(profile: 'embedded' | 'distributed'): void {
     async function deliver(to: string[], subject: string, from = 'sender@remote.example'): Promise<string> {
       const raw = message(subject);
       const { mailId } = await sendMail(node.app.ports.smtp as number, { from, to }, raw);
-      await node.app.client.workflow.getHandle(mailWorkflowId(mailId)).result();
+      await (await mailWorkflow(node.app.client, mailId)).result();
       return raw;
     }
 
@@ -124,7 +123,7 @@ export function describeRrtMailPath(profile: 'embedded' | 'distributed'): void {
 
       const raw = message('runtime loop');
       const { mailId } = await sendMail(node.app.ports.smtp as number, { from: '', to: [`spin@${LOOP_DOMAIN}`] }, raw);
-      await node.app.client.workflow.getHandle(mailWorkflowId(mailId)).result();
+      await (await mailWorkflow(node.app.client, mailId)).result();
       const keys = await node.app.backends.mailRepositories.listKeys(RRT_ERROR_REPOSITORY_PATH);
       const stored = await Promise.all(keys.filter((k) => k.startsWith(mailId)).map((k) => node.app.backends.mailRepositories.get(RRT_ERROR_REPOSITORY_PATH, k)));
       expect(stored).toHaveLength(1);

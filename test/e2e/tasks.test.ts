@@ -1,6 +1,5 @@
 import { RELAY_DENIED_REPOSITORY } from '../../src/mailrepository/api/mail-repository-store';
-import { mailWorkflowId } from '../../src/queue/temporal-mail-queue';
-import { adminPut, sendMail, startTestNode, type TestNode } from '../helpers/postflow';
+import { adminPut, sendMail, startTestNode, type TestNode, mailWorkflow } from '../helpers/postflow';
 import { eventually } from '../mailet/remote-node';
 
 const REPO = encodeURIComponent(RELAY_DENIED_REPOSITORY);
@@ -24,7 +23,7 @@ describe('mail repositories and the task manager through WebAdmin', () => {
     node = await startTestNode('embedded');
     for (const to of ['carol@later.test', 'dave@later.test', 'erin@later.test']) {
       const { mailId } = await sendMail(node.app.ports.smtp as number, { from: 'bob@remote.example', to: [to] }, raw(`for ${to}`, to));
-      await node.app.client.workflow.getHandle(mailWorkflowId(mailId)).result();
+      await (await mailWorkflow(node.app.client, mailId)).result();
       keys.push(`${mailId}/${mailId}`);
     }
   }, 120_000);
@@ -95,7 +94,7 @@ describe('mail repositories and the task manager through WebAdmin', () => {
   it('deletes one mail and clears a repository through a task', async () => {
     for (const to of ['x@elsewhere.test', 'y@elsewhere.test']) {
       const { mailId } = await sendMail(node.app.ports.smtp as number, { from: 'bob@remote.example', to: [to] }, raw('again', to));
-      await node.app.client.workflow.getHandle(mailWorkflowId(mailId)).result();
+      await (await mailWorkflow(node.app.client, mailId)).result();
     }
     const [first] = (await get<string[]>(`/mailRepositories/${REPO}/mails`)).body;
     expect((await fetch(`${node.webadmin}/mailRepositories/${REPO}/mails/${encodeURIComponent(first)}`, { method: 'DELETE' })).status).toBe(204);

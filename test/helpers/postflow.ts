@@ -6,6 +6,7 @@ import pino from 'pino';
 import nodemailer from 'nodemailer';
 import { ImapFlow } from 'imapflow';
 import type { WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { WorkflowNotFoundError, type Client, type WorkflowHandle } from '@temporalio/client';
 import { startPostflow, type RunningPostflow } from '../../src/app';
 import { loadConfig } from '../../src/config/load-config';
 import type { PostflowConfig } from '../../src/config/schema';
@@ -135,9 +136,27 @@ export async function sendMail(port: number, envelope: { from: string; to: strin
  * the `trace` query answers it on the closed workflow (the worker replays the history).
  */
 export async function mailPath(node: TestNode, mailId: string): Promise<{ result: ProcessMailResult; trace: TraceEntry[] }> {
-  const handle = node.app.client.workflow.getHandle(mailWorkflowId(mailId));
+  const handle = await mailWorkflow(node.app.client, mailId);
   const result = (await handle.result()) as ProcessMailResult;
   return { result, trace: await handle.query(traceQuery) };
+}
+
+/**
+ * A mail's processMail workflow, once it exists: a mail accepted through the journal hand-off
+ * (`smtp.handOff: journal`) has its workflow started just after its 250, not before.
+ */
+export async function mailWorkflow(client: Client, mailId: string, timeoutMs = 30_000): Promise<WorkflowHandle> {
+  const handle = client.workflow.getHandle(mailWorkflowId(mailId));
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      await handle.describe();
+      return handle;
+    } catch (err) {
+      if (!(err instanceof WorkflowNotFoundError) || Date.now() > deadline) throw err;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
 }
 
 export function imapClient(port: number, user: string, pass: string): ImapFlow {

@@ -1,9 +1,10 @@
 import { Client, Connection } from '@temporalio/client';
-import { ROOT, type MailReference } from '../../src/core/mail';
+import type { MailReference } from '../../src/core/mail';
+import { testMailReference } from '../helpers/mail-reference';
 import { TemporaryError } from '../../src/core/errors';
 import { TemporalMailQueue, mailWorkflowId } from '../../src/queue/temporal-mail-queue';
 import { loadConfig } from '../../src/config/load-config';
-import { adminPut, sendMail, startTestNode, TEST_TEMPORAL_ADDRESS, type TestNode } from '../helpers/postflow';
+import { adminPut, sendMail, startTestNode, TEST_TEMPORAL_ADDRESS, type TestNode, mailWorkflow } from '../helpers/postflow';
 
 const DOMAIN = 'eager.test';
 const USERS = ['ann', 'bob', 'cid'].map((u) => `${u}@${DOMAIN}`);
@@ -22,21 +23,7 @@ async function eventually(check: () => Promise<boolean>, what: string, timeoutMs
 }
 
 function mailFor(mailId: string, blobId: string): MailReference {
-  return {
-    mailId,
-    name: mailId,
-    sender: `sender@${DOMAIN}`,
-    recipients: [USERS[0]],
-    messageBlobId: blobId,
-    size: 0,
-    state: ROOT,
-    remoteAddr: '127.0.0.1',
-    remoteHost: 'localhost',
-    authUser: null,
-    receivedAt: new Date().toISOString(),
-    attributes: {},
-    errorMessage: null,
-  };
+  return testMailReference({ mailId, sender: `sender@${DOMAIN}`, recipients: [USERS[0]], messageBlobId: blobId });
 }
 
 describe('eager workflow start of received mails (temporal.eagerStart)', () => {
@@ -63,7 +50,7 @@ describe('eager workflow start of received mails (temporal.eagerStart)', () => {
     expect(node.app.mailProcessing.queue.eagerlyStarted - before).toBe(5);
     // LocalDelivery writes the mailboxes inside the workflow's last step: the close follows shortly.
     for (const { mailId } of sent) {
-      const handle = node.app.client.workflow.getHandle(mailWorkflowId(mailId));
+      const handle = await mailWorkflow(node.app.client, mailId);
       await eventually(async () => (await handle.describe()).status.name === 'COMPLETED', `workflow of ${mailId} to complete`);
     }
     // Nothing more arrives later (no second start of the same mail).

@@ -3,7 +3,7 @@ import type { Readable } from 'node:stream';
 import type { Logger } from 'pino';
 import { Counter, register } from 'prom-client';
 import { PermanentError } from '../../core/errors';
-import { mailKey, ROOT, type MailReference } from '../../core/mail';
+import { locallyCreatedMail, mailKey, ROOT, type MailReference } from '../../core/mail';
 import { MAIL_BUCKET, type BlobStore } from '../../blob/api';
 import type { MailboxStore } from '../../mailbox/api/mailbox-store';
 import type { MailRepositoryStore } from '../../mailrepository/api/mail-repository-store';
@@ -151,21 +151,17 @@ class RunScope {
         const key = request.key ?? String(++sent);
         const mailId = derivedMailId(`${mailKey(current)}|${stepLabel(step)}|${key}`);
         const stored = await deps.blobs.put(MAIL_BUCKET, request.message);
-        await deps.submitMail({
-          mailId,
-          name: mailId,
-          sender: request.sender,
-          recipients: request.recipients,
-          messageBlobId: stored.blobId,
-          size: stored.size,
-          state: request.state ?? ROOT,
-          remoteAddr: '127.0.0.1',
-          remoteHost: 'localhost',
-          authUser: null,
-          receivedAt: new Date().toISOString(),
-          attributes: { ...(request.attributes ?? {}), [SENT_BY_MAILET_ATTRIBUTE]: stepLabel(step) },
-          errorMessage: null,
-        });
+        await deps.submitMail(
+          locallyCreatedMail({
+            mailId,
+            sender: request.sender,
+            recipients: request.recipients,
+            messageBlobId: stored.blobId,
+            size: stored.size,
+            state: request.state ?? ROOT,
+            attributes: { ...(request.attributes ?? {}), [SENT_BY_MAILET_ATTRIBUTE]: stepLabel(step) },
+          }),
+        );
         return mailId;
       },
       deliverRemotely(delivery) {

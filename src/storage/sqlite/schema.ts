@@ -1,4 +1,5 @@
 import type Database from 'better-sqlite3';
+import { ACCEPTED_MAILS_SCHEMA } from './schema/accepted-mails';
 import { BLOBS_SCHEMA } from './schema/blobs';
 import { DOMAINS_SCHEMA } from './schema/domains';
 import { EVENTS_SCHEMA } from './schema/events';
@@ -21,7 +22,7 @@ export interface SqliteSchemaArea {
   migrations: string[];
 }
 
-export const SCHEMA_AREAS: readonly SqliteSchemaArea[] = [MAILBOX_SCHEMA, USERS_SCHEMA, DOMAINS_SCHEMA, MAIL_REPOSITORY_SCHEMA, EVENTS_SCHEMA, RRT_SCHEMA, DELEGATION_SCHEMA, SEARCH_SCHEMA, QUOTA_SCHEMA, EVENT_STORE_SCHEMA, VACATION_SCHEMA, BLOBS_SCHEMA];
+export const SCHEMA_AREAS: readonly SqliteSchemaArea[] = [MAILBOX_SCHEMA, USERS_SCHEMA, DOMAINS_SCHEMA, MAIL_REPOSITORY_SCHEMA, EVENTS_SCHEMA, RRT_SCHEMA, DELEGATION_SCHEMA, SEARCH_SCHEMA, QUOTA_SCHEMA, EVENT_STORE_SCHEMA, VACATION_SCHEMA, BLOBS_SCHEMA, ACCEPTED_MAILS_SCHEMA];
 
 /** WAL pages (4 KB each) after which a COMMIT checkpoints: 16 MB of WAL at most between two checkpoints. */
 export const WAL_AUTOCHECKPOINT_PAGES = 4000;

@@ -47,4 +47,10 @@ describe('loadConfig', () => {
       expect(() => loadConfig({ env: { POSTFLOW_BLOB_STORE_INLINE_MAX_BYTES: bad } })).toThrow(/blobStore\.inlineMaxBytes/);
     }
   });
+
+  it('reads smtp.handOff (journal by default, or start) and refuses another value', () => {
+    expect(loadConfig({ env: {} }).smtp.handOff).toBe('journal');
+    expect(loadConfig({ env: { POSTFLOW_SMTP_HAND_OFF: 'start' } }).smtp.handOff).toBe('start');
+    expect(() => loadConfig({ env: { POSTFLOW_SMTP_HAND_OFF: 'later' } })).toThrow(/smtp\.handOff/);
+  });
 });
