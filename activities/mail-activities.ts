@@ -19,13 +19,13 @@ export function createMailActivities(deps: MailActivityDeps) {
   return {
     /** Runs matchers and local mailets in-process until every mail ends or waits for a durable mailet. */
     async advance(positions: Position[], maxAttempts: number): Promise<AdvanceResult> {
-      const attempt = Context.current().info.attempt;
-      return withFailureMapping(() => runtime.advance(positions, { current: attempt, max: maxAttempts }));
+      const { attempt, workflowExecution } = Context.current().info;
+      return withFailureMapping(() => runtime.advance(positions, { current: attempt, max: maxAttempts }, workflowExecution?.workflowId));
     },
 
     /** Runs one mailet as its own activity (durable mailets; every mailet in per-step mode). */
     async runMailet(step: CompiledStep, mail: MailReference): Promise<MailetRunResult> {
-      return withFailureMapping(() => runtime.runMailet(step, mail));
+      return withFailureMapping(() => runtime.runMailet(step, mail, Context.current().info.workflowExecution?.workflowId));
     },
 
     /** Last resort when no processor can take the mail: keep it for an operator. Idempotent. */

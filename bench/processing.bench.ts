@@ -302,7 +302,7 @@ async function runPostflow(variant: string, server: TemporalDevServer, temporalP
     // second after it closes (the dev server's visibility setting), so "none running" is not enough.
     const listedBy = Date.now() + STALL_MS;
     while ((await app.client.workflow.count(`${query} AND ExecutionStatus = "Completed"`)).count < MAILS) {
-      if (Date.now() > listedBy) break;
+      if (Date.now() > listedBy) throw new Error(`postflow ${variant}: fewer than ${MAILS} measured workflows listed as completed after ${STALL_MS / 1000} s`);
       await new Promise((r) => setTimeout(r, POLL_MS));
     }
     const latencies: number[] = [];

@@ -9,6 +9,8 @@ import { bundleWorkflows, startMailWorker, type RunningWorker } from '../workers
 import type { PostflowConfig } from './config/schema';
 import { ConfigError } from './config/load-config';
 import { TemporaryError } from './core/errors';
+import { ERROR, mailKey } from './core/mail';
+import { ERROR_REPOSITORY } from './mailrepository/api/mail-repository-store';
 import type { ProcessorGraph } from './mailet/graph/model';
 import { createMailProcessing, prepareMailetContainer } from './mailet/setup';
 import type { MailetServices } from './mailet/api';
@@ -215,12 +217,19 @@ export async function startPostflow(options: StartOptions): Promise<RunningPostf
       }
     }
 
+    // The journal is emptied at every start, whatever the hand-off: a node that stopped with
+    // journaled mails and restarts with `smtp.handOff: start` still starts them.
     let handOff: JournaledMailHandOff | undefined;
-    if (config.smtp.handOff === 'journal' && backends.acceptedMails) {
-      const journaled = new JournaledMailHandOff(backends.acceptedMails, mailProcessing.queue, logger.child({ component: 'hand-off' }));
-      handOff = journaled;
+    if (backends.acceptedMails) {
+      const journaled = new JournaledMailHandOff(
+        backends.acceptedMails,
+        mailProcessing.queue,
+        { keep: (mail, reason) => backends.mailRepositories.store(ERROR_REPOSITORY, mailKey(mail), { ...mail, state: ERROR, errorMessage: reason }) },
+        logger.child({ component: 'hand-off' }),
+      );
       stack.push(() => journaled.close());
       await journaled.recover();
+      if (config.smtp.handOff === 'journal') handOff = journaled;
     }
 
     const ports: RunningPostflow['ports'] = {};

@@ -14,7 +14,7 @@ import type { RemoteDeliveryActivities } from '../activities/remote-delivery-act
 import type { OutgoingDelivery, RecipientFailure, SendAttemptResult } from '../src/core/outgoing';
 import type { MailReference } from '../src/core/mail';
 import { SMTP_SEND } from './lib/activity-options';
-import { NEXT_ATTEMPT_ATTRIBUTE, NULL_SENDER, QUEUE_ATTRIBUTE, RECIPIENTS_ATTRIBUTE, SENDER_ATTRIBUTE, SPOOL_QUEUE, STATE_ATTRIBUTE } from './lib/search-attributes';
+import { NEXT_ATTEMPT_ATTRIBUTE, NULL_SENDER, QUEUE_ATTRIBUTE, RECIPIENTS_ATTRIBUTE, recipientsAttributeValue, SENDER_ATTRIBUTE, SPOOL_QUEUE, STATE_ATTRIBUTE } from './lib/search-attributes';
 
 export type OutgoingDeliveryInput = OutgoingDelivery;
 
@@ -82,7 +82,7 @@ export async function deliverRemotely(input: OutgoingDeliveryInput): Promise<Del
     upsertSearchAttributes([
       { key: STATE_ATTRIBUTE, value: 'delayed' },
       { key: NEXT_ATTEMPT_ATTRIBUTE, value: new Date(status.nextAttempt) },
-      { key: RECIPIENTS_ATTRIBUTE, value: status.pending },
+      { key: RECIPIENTS_ATTRIBUTE, value: recipientsAttributeValue(status.pending) },
     ]);
     flushRequested = false;
     await condition(() => flushRequested, delay);
@@ -119,7 +119,7 @@ async function bounce(original: MailReference, failed: RecipientFailure[], proce
       { key: QUEUE_ATTRIBUTE, value: SPOOL_QUEUE },
       { key: STATE_ATTRIBUTE, value: 'processing' },
       { key: SENDER_ATTRIBUTE, value: mail.sender ?? NULL_SENDER },
-      { key: RECIPIENTS_ATTRIBUTE, value: mail.recipients },
+      { key: RECIPIENTS_ATTRIBUTE, value: recipientsAttributeValue(mail.recipients) },
     ],
   });
 }

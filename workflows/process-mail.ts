@@ -15,7 +15,7 @@ import { mailKey, type MailReference } from '../src/core/mail';
 import { stepLabel } from '../src/mailet/graph/model';
 import { describeError, initialPosition, type Position, type Stop, type TraceEntry } from '../src/mailet/graph/walker';
 import { DURABLE_STEP, LOCAL_BATCH, REPOSITORY_WRITE } from './lib/activity-options';
-import { NULL_SENDER, OUTGOING_QUEUE, QUEUE_ATTRIBUTE, RECIPIENTS_ATTRIBUTE, SENDER_ATTRIBUTE, STATE_ATTRIBUTE } from './lib/search-attributes';
+import { NULL_SENDER, OUTGOING_QUEUE, QUEUE_ATTRIBUTE, RECIPIENTS_ATTRIBUTE, recipientsAttributeValue, SENDER_ATTRIBUTE, STATE_ATTRIBUTE } from './lib/search-attributes';
 
 const repository = proxyLocalActivities<MailActivities>({ ...REPOSITORY_WRITE, summary: 'keep the mail in var/mail/error/' });
 
@@ -118,7 +118,7 @@ async function startOutgoing(outgoing: OutgoingDeliveryInput[]): Promise<void> {
           { key: QUEUE_ATTRIBUTE, value: delivery.settings.queue || OUTGOING_QUEUE },
           { key: STATE_ATTRIBUTE, value: 'sending' },
           { key: SENDER_ATTRIBUTE, value: delivery.mail.sender ?? NULL_SENDER },
-          { key: RECIPIENTS_ATTRIBUTE, value: delivery.mail.recipients },
+          { key: RECIPIENTS_ATTRIBUTE, value: recipientsAttributeValue(delivery.mail.recipients) },
         ],
       });
     } catch (err) {

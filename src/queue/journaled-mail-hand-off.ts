@@ -1,12 +1,15 @@
 import type { Logger } from 'pino';
-import { TemporaryError } from '../core/errors';
+import { PermanentError, TemporaryError } from '../core/errors';
 import type { MailReference } from '../core/mail';
 import type { AcceptedMailJournal } from './accepted-mail-journal';
 import type { MailQueue } from './mail-queue';
 
-/** Where the journaled mails go: the Temporal queue (its start must be idempotent per mail id). */
-export interface StartingQueue {
-  enqueue(mail: MailReference): Promise<void>;
+/**
+ * Where a journaled mail goes when its start is refused for good (PermanentError, e.g. a value
+ * Temporal rejects): the error mail repository, so an operator sees it and can reprocess it.
+ */
+export interface UnstartableMails {
+  keep(mail: MailReference, reason: string): Promise<void>;
 }
 
 export interface HandOffOptions {
@@ -35,7 +38,8 @@ export const DEFAULT_HAND_OFF_OPTIONS: HandOffOptions = { maxBacklog: 10_000, ma
  * (docs/performance.md, stop 24).
  *
  * Nothing acknowledged is lost: a start that fails is retried with back-off while the row stays;
- * after a crash, `recover` starts every row left. Starting the same mail twice is harmless: its
+ * a start refused for good (PermanentError) moves the mail to `unstartable` (the error
+ * repository) before its row goes; after a crash, `recover` queues every row left. Starting the same mail twice is harmless: its
  * workflow id is the mail's and the queue refuses a second run of it (a start that finds the
  * workflow, running or closed, counts as done).
  */
@@ -49,10 +53,13 @@ export class JournaledMailHandOff implements MailQueue {
   private inFlight = 0;
   private closed = false;
   private startedCount = 0;
+  private unstartableCount = 0;
 
+  /** @param queue the Temporal queue: its start must be idempotent per mail id. */
   constructor(
     private readonly journal: AcceptedMailJournal,
-    private readonly queue: StartingQueue,
+    private readonly queue: MailQueue,
+    private readonly unstartable: UnstartableMails,
     private readonly logger: Logger,
     private readonly options: HandOffOptions = DEFAULT_HAND_OFF_OPTIONS,
   ) {}
@@ -62,13 +69,19 @@ export class JournaledMailHandOff implements MailQueue {
     if (this.backlog >= this.options.maxBacklog) {
       throw new TemporaryError(`${this.backlog} accepted mails are waiting for their processing to start (Temporal unreachable?)`);
     }
-    await this.journal.add(mail);
+    // The slot is taken before the write: sessions accepting at once cannot overshoot the limit.
     this.backlog++;
+    try {
+      await this.journal.add(mail);
+    } catch (err) {
+      this.backlog--;
+      throw err;
+    }
     this.waiting.push(mail);
     this.pump();
   }
 
-  /** Starts the mails a previous run journaled and did not start. */
+  /** Queues for their start the mails a previous run journaled and did not start. */
   async recover(): Promise<number> {
     const left = await this.journal.list();
     for (const mail of left) {
@@ -88,6 +101,11 @@ export class JournaledMailHandOff implements MailQueue {
   /** Mails this hand-off started (tests, benchmarks). */
   get started(): number {
     return this.startedCount;
+  }
+
+  /** Mails whose start was refused for good, moved to the error repository. */
+  get unstartableMails(): number {
+    return this.unstartableCount;
   }
 
   /** Resolves once nothing is waiting or in flight (retries scheduled later excepted). */
@@ -126,7 +144,9 @@ export class JournaledMailHandOff implements MailQueue {
   private async startOne(mail: MailReference): Promise<void> {
     try {
       await this.queue.enqueue(mail);
+      this.startedCount++;
     } catch (err) {
+      if (err instanceof PermanentError && (await this.keepUnstartable(mail, err))) return this.done(mail);
       const attempt = (this.attempts.get(mail.mailId) ?? 0) + 1;
       this.attempts.set(mail.mailId, attempt);
       const delays = this.options.retryDelaysMs;
@@ -141,14 +161,31 @@ export class JournaledMailHandOff implements MailQueue {
       this.retryTimers.add(timer);
       return;
     }
+    await this.done(mail);
+  }
+
+  private async keepUnstartable(mail: MailReference, err: PermanentError): Promise<boolean> {
+    try {
+      await this.unstartable.keep(mail, err.message);
+    } catch (keepErr) {
+      this.logger.error({ err: keepErr, mailId: mail.mailId }, 'cannot keep an unstartable mail in the error repository; it stays journaled');
+      return false;
+    }
+    this.unstartableCount++;
+    this.logger.error({ err, mailId: mail.mailId }, 'the processing of an accepted mail cannot start; the mail is kept in the error repository');
+    return true;
+  }
+
+  /** The mail is started or kept elsewhere: its row goes. */
+  private async done(mail: MailReference): Promise<void> {
     this.attempts.delete(mail.mailId);
     this.backlog--;
-    this.startedCount++;
     try {
       await this.journal.remove(mail.mailId);
     } catch (err) {
-      // Started: the row only makes the next recovery start it again, which finds it started.
-      this.logger.warn({ err, mailId: mail.mailId }, 'cannot remove a started mail from the journal');
+      // The row only makes the next recovery try again: it finds the workflow started, or keeps
+      // the mail again under the same repository key.
+      this.logger.warn({ err, mailId: mail.mailId }, 'cannot remove a handled mail from the journal');
     }
   }
 }

@@ -1,8 +1,11 @@
-import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
+import { isGrpcServiceError, ServiceError, WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
 import type { MailReference } from '../core/mail';
-import { TemporaryError } from '../core/errors';
+import { PermanentError, TemporaryError } from '../core/errors';
 import type { MailQueue } from './mail-queue';
-import { NULL_SENDER, QUEUE_ATTRIBUTE, RECIPIENTS_ATTRIBUTE, SENDER_ATTRIBUTE, SPOOL_QUEUE, STATE_ATTRIBUTE } from '../../workflows/lib/search-attributes';
+import { NULL_SENDER, QUEUE_ATTRIBUTE, RECIPIENTS_ATTRIBUTE, recipientsAttributeValue, SENDER_ATTRIBUTE, SPOOL_QUEUE, STATE_ATTRIBUTE } from '../../workflows/lib/search-attributes';
+
+/** gRPC status INVALID_ARGUMENT (the SDK does not re-export grpc-js' `status`). */
+const GRPC_INVALID_ARGUMENT = 3;
 
 export function mailWorkflowId(mailId: string): string {
   return `mail-${mailId}`;
@@ -57,13 +60,17 @@ export class TemporalMailQueue implements MailQueue {
           { key: QUEUE_ATTRIBUTE, value: SPOOL_QUEUE },
           { key: STATE_ATTRIBUTE, value: 'processing' },
           { key: SENDER_ATTRIBUTE, value: mail.sender ?? NULL_SENDER },
-          { key: RECIPIENTS_ATTRIBUTE, value: mail.recipients },
+          { key: RECIPIENTS_ATTRIBUTE, value: recipientsAttributeValue(mail.recipients) },
         ],
       });
       if (handle.eagerlyStarted) this.eagerStarts++;
     } catch (err) {
       // Same mail id started twice (a retried hand-over): already durable, nothing to do.
       if (err instanceof WorkflowExecutionAlreadyStartedError) return;
+      // The server refuses the start itself (a value above its limits): trying again cannot help.
+      if (err instanceof ServiceError && isGrpcServiceError(err.cause) && err.cause.code === GRPC_INVALID_ARGUMENT) {
+        throw new PermanentError(`Temporal refuses the processing of mail ${mail.mailId}: ${err.cause.details || err.cause.message}`);
+      }
       throw new TemporaryError(`Cannot start the processing of mail ${mail.mailId}: ${(err as Error).message}`);
     }
   }

@@ -74,11 +74,36 @@ describe('SqliteInlineBlobStore', () => {
     expect(await f.store.stat(MAIL_BUCKET, large.blobId)).toMatchObject({ size: INLINE_BLOB_MAX_BYTES + 1 });
   });
 
-  it('with inlineMaxBytes 0 stores every non-empty blob as a file', async () => {
+  it('with inlineMaxBytes 0 stores every blob as a file, the empty one included', async () => {
     f = await fixture(0);
     const { blobId } = await f.store.put(MAIL_BUCKET, Buffer.from('x'));
+    const empty = await f.store.put(MAIL_BUCKET, Buffer.alloc(0));
     expect(rowCount()).toBe(0);
     expect(existsSync(fileOf(blobId))).toBe(true);
+    expect(existsSync(fileOf(empty.blobId))).toBe(true);
+  });
+
+  it('exists: an invalid bucket or id names no blob, but a failing database is an error, not "absent"', async () => {
+    f = await fixture();
+    const { blobId } = await f.store.put(MAIL_BUCKET, Buffer.from('present'));
+    expect(await f.store.exists(MAIL_BUCKET, '../etc/passwd')).toBe(false);
+    expect(await f.store.exists('Bad Bucket', blobId)).toBe(false);
+    f.db.exec('DROP TABLE inline_blobs');
+    const failure = await f.store.exists(MAIL_BUCKET, blobId).then(() => null, (err: unknown) => err);
+    expect(String(failure)).toMatch(/inline_blobs|statement|database/i);
+  });
+
+  it('garbage collection of a blob whose row is old but whose file copy is newer reports it kept, and keeps the file', async () => {
+    f = await fixture();
+    const bytes = Buffer.from('a row first, a file copy later (the limit lowered meanwhile)');
+    const asRow = await f.store.put(MAIL_BUCKET, bytes);
+    const cutoff = new Date(Date.now() + 5);
+    await new Promise((r) => setTimeout(r, 20));
+    await f.files.put(MAIL_BUCKET, bytes);
+    expect(await f.store.deleteIfUnmodifiedSince(MAIL_BUCKET, asRow.blobId, cutoff)).toBe(false);
+    expect(rowCount()).toBe(0);
+    expect(existsSync(fileOf(asRow.blobId))).toBe(true);
+    expect(await f.store.readBytes(MAIL_BUCKET, asRow.blobId)).toEqual(bytes);
   });
 
   it('refuses an inlineMaxBytes that is not a whole number of bytes', async () => {
@@ -100,7 +125,7 @@ describe('SqliteInlineBlobStore', () => {
     }
   });
 
-  it('a put whose insert fails rejects with the error, stores nothing, and the other puts of its group commit', async () => {
+  it('a put whose insert fails rejects with the error and stores nothing, and the other puts of its group commit succeed', async () => {
     f = await fixture();
     f.db.exec(`CREATE TRIGGER refuse_13 BEFORE INSERT ON inline_blobs WHEN NEW.size = 13 BEGIN SELECT RAISE(ABORT, 'simulated disk failure'); END`);
     const results = await Promise.allSettled([f.store.put(MAIL_BUCKET, Buffer.from('twelve bytes')), f.store.put(MAIL_BUCKET, Buffer.from('thirteen byte')), f.store.put(MAIL_BUCKET, Buffer.from('fourteen bytes'))]);

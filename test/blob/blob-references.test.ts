@@ -9,6 +9,7 @@ import { PermanentError } from '../../src/core/errors';
 import { CassandraBlobReferences } from '../../src/storage/cassandra/cassandra-blob-references';
 import { CassandraMailRepositoryStore } from '../../src/storage/cassandra/cassandra-mail-repository-store';
 import { MAIL_REPOSITORY_TABLES } from '../../src/storage/cassandra/cassandra-schema';
+import { SqliteAcceptedMailJournal } from '../../src/storage/sqlite/sqlite-accepted-mail-journal';
 import { migrate } from '../../src/storage/sqlite/schema';
 import { SqliteBlobReferences } from '../../src/storage/sqlite/sqlite-blob-references';
 import { SqliteMailRepositoryStore } from '../../src/storage/sqlite/sqlite-mail-repository-store';
@@ -66,6 +67,14 @@ describe('SqliteBlobReferences', () => {
     await new SqliteMailRepositoryStore(db).store('var/mail/error/', 'k1', mail(inRepository, { 'postflow.attachment': { partBlobId: inAttribute } }));
     const ids = await collect(source);
     expect(ids).toEqual(expect.arrayContaining([inRepository, inAttribute]));
+  });
+
+  it('reads the mails accepted and not yet started (the journal hand-off): their message is in use', async () => {
+    const source = new SqliteBlobReferences(db);
+    expect(source.columns()).toEqual(expect.arrayContaining([{ table: 'accepted_mails', column: 'reference', kind: 'json' }]));
+    const journaled = blobId();
+    await new SqliteAcceptedMailJournal(db).add(mail(journaled));
+    expect(await collect(source)).toContain(journaled);
   });
 
   it('finds blob ids in columns and tables the mailbox schema adds later (…blob_id, …blob_ids as JSON)', async () => {

@@ -1,4 +1,8 @@
-import { RELAY_DENIED_REPOSITORY } from '../../src/mailrepository/api/mail-repository-store';
+import { randomUUID } from 'node:crypto';
+import { MAIL_BUCKET } from '../../src/blob/api';
+import { ADDRESS_ERROR_REPOSITORY, RELAY_DENIED_REPOSITORY } from '../../src/mailrepository/api/mail-repository-store';
+import { mailKey } from '../../src/core/mail';
+import { testMailReference } from '../helpers/mail-reference';
 import { adminPut, sendMail, startTestNode, type TestNode, mailWorkflow } from '../helpers/postflow';
 import { eventually } from '../mailet/remote-node';
 
@@ -84,6 +88,25 @@ describe('mail repositories and the task manager through WebAdmin', () => {
     expect(listed).toEqual(expect.arrayContaining([taskId, allTask.taskId]));
     expect((await get('/tasks?status=bogus')).status).toBe(400);
     expect((await get('/tasks/00000000-0000-4000-8000-000000000000')).status).toBe(404);
+  }, 60_000);
+
+  it('sends a mailet\'s mail again on each reprocessing (a bounce per run, as James does)', async () => {
+    expect((await adminPut(node.webadmin, '/domains/later.test')).status).toBe(204);
+    expect((await adminPut(node.webadmin, '/users/frank@later.test', { password: 'pw' })).status).toBe(204);
+    const message = raw('to nobody', 'nobody@later.test');
+    const stored = await node.app.backends.blobs.put(MAIL_BUCKET, Buffer.from(message));
+    const mail = testMailReference({ mailId: randomUUID(), sender: 'frank@later.test', recipients: ['nobody@later.test'], messageBlobId: stored.blobId, size: stored.size, state: 'local-address-error' });
+    await node.app.backends.mailRepositories.store(ADDRESS_ERROR_REPOSITORY, mailKey(mail), mail);
+    const path = encodeURIComponent(ADDRESS_ERROR_REPOSITORY);
+    // local-address-error bounces to the sender, then stores the mail back in the repository.
+    for (const run of [1, 2]) {
+      const patch = await fetch(`${node.webadmin}/mailRepositories/${path}/mails?action=reprocess&processor=local-address-error`, { method: 'PATCH' });
+      expect(patch.status).toBe(201);
+      const task = (await get<Task>(`/tasks/${((await patch.json()) as { taskId: string }).taskId}/await?timeout=30s`)).body;
+      expect(task).toMatchObject({ status: 'completed', additionalInformation: { initialCount: 1 } });
+      await eventually(async () => (await node.app.backends.mailboxes.getMailbox('frank@later.test', 'INBOX'))?.messageCount === run, 20_000, `bounce ${run}`);
+      await eventually(async () => (await get<string[]>(`/mailRepositories/${path}/mails`)).body.length === 1, 20_000, 'the mail back in its repository');
+    }
   }, 60_000);
 
   it('refuses to reprocess to an unknown processor', async () => {

@@ -1,7 +1,8 @@
 import { Client, Connection } from '@temporalio/client';
 import type { MailReference } from '../../src/core/mail';
 import { testMailReference } from '../helpers/mail-reference';
-import { TemporaryError } from '../../src/core/errors';
+import { PermanentError, TemporaryError } from '../../src/core/errors';
+import { eventually } from '../helpers/eventually';
 import { TemporalMailQueue, mailWorkflowId } from '../../src/queue/temporal-mail-queue';
 import { loadConfig } from '../../src/config/load-config';
 import { adminPut, sendMail, startTestNode, TEST_TEMPORAL_ADDRESS, type TestNode, mailWorkflow } from '../helpers/postflow';
@@ -11,15 +12,6 @@ const USERS = ['ann', 'bob', 'cid'].map((u) => `${u}@${DOMAIN}`);
 
 async function inboxCount(node: TestNode, user: string): Promise<number> {
   return (await node.app.backends.mailboxes.getMailbox(user, 'INBOX'))?.messageCount ?? 0;
-}
-
-async function eventually(check: () => Promise<boolean>, what: string, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await check()) return;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`timed out waiting for ${what}`);
 }
 
 function mailFor(mailId: string, blobId: string): MailReference {
@@ -101,6 +93,14 @@ describe('eager workflow start of received mails (temporal.eagerStart)', () => {
     const handle = node.app.client.workflow.getHandle(mailWorkflowId(mailId));
     expect((await handle.describe()).status.name).toMatch(/RUNNING|COMPLETED/);
     await handle.terminate('test over').catch(() => undefined);
+  }, 60_000);
+
+  it('answers a permanent failure when Temporal refuses the start itself (a sender above its 2 KB value limit)', async () => {
+    const queue = node.app.mailProcessing.queue;
+    const mail = { ...mailFor(`refused-${Date.now()}`, 'no-such-blob'), sender: `${'x'.repeat(3000)}@${DOMAIN}` };
+    const refusal = await queue.enqueue(mail).then(() => null, (err: unknown) => err);
+    expect(refusal).toBeInstanceOf(PermanentError);
+    expect(String(refusal)).toMatch(/size limit/);
   }, 60_000);
 });
 

@@ -3,8 +3,12 @@ import { InvalidInputError } from '../../core/errors';
 const BUCKET = /^[a-z0-9-]{1,40}$/;
 const BLOB_ID = /^[0-9a-f]{64}$/;
 
+export function isBucket(bucket: unknown): bucket is string {
+  return typeof bucket === 'string' && BUCKET.test(bucket);
+}
+
 export function assertBucket(bucket: string): void {
-  if (!BUCKET.test(bucket)) throw new InvalidInputError(`Invalid bucket name: ${JSON.stringify(bucket)}`);
+  if (!isBucket(bucket)) throw new InvalidInputError(`Invalid bucket name: ${JSON.stringify(bucket)}`);
 }
 
 /** Blob ids are 64 hex digits (a digest); anything else (e.g. `../x`) is refused before any I/O. */

@@ -3,7 +3,7 @@ import { Readable } from 'node:stream';
 import type Database from 'better-sqlite3';
 import { GroupCommit } from '../../storage/sqlite/group-commit';
 import type { BlobId, BlobInfo, BlobStorage, ListOptions, PutOptions, StagedBlob, StoredBlob } from '../api';
-import { assertBlobId, assertBucket } from '../api/names';
+import { assertBlobId, assertBucket, isBlobId, isBucket } from '../api/names';
 import { pagesOf, pageSizeOf } from '../paging';
 import { putThroughStage } from '../staging';
 import { INLINE_BLOB_MAX_BYTES, MAX_INLINE_BLOB_BYTES } from './inline-limits';
@@ -32,8 +32,8 @@ export class SqliteInlineBlobStore implements BlobStorage {
   private readonly upsert: Database.Statement;
   private readonly bytesOf: Database.Statement;
   private readonly rowOf: Database.Statement;
-  private readonly remove: Database.Statement;
-  private readonly removeOlder: Database.Statement;
+  private readonly deleteRow: Database.Statement;
+  private readonly deleteRowIfOlder: Database.Statement;
   private readonly pageOf: Database.Statement;
 
   constructor(
@@ -49,8 +49,8 @@ export class SqliteInlineBlobStore implements BlobStorage {
     );
     this.bytesOf = db.prepare('SELECT bytes FROM inline_blobs WHERE bucket = ? AND address = ?').pluck();
     this.rowOf = db.prepare('SELECT address, size, modified_at FROM inline_blobs WHERE bucket = ? AND address = ?');
-    this.remove = db.prepare('DELETE FROM inline_blobs WHERE bucket = ? AND address = ?');
-    this.removeOlder = db.prepare('DELETE FROM inline_blobs WHERE bucket = ? AND address = ? AND modified_at < ?');
+    this.deleteRow = db.prepare('DELETE FROM inline_blobs WHERE bucket = ? AND address = ?');
+    this.deleteRowIfOlder = db.prepare('DELETE FROM inline_blobs WHERE bucket = ? AND address = ? AND modified_at < ?');
     this.pageOf = db.prepare('SELECT address, size, modified_at FROM inline_blobs WHERE bucket = ? AND address > ? ORDER BY address LIMIT ?');
   }
 
@@ -61,10 +61,12 @@ export class SqliteInlineBlobStore implements BlobStorage {
   /**
    * Bytes are kept in memory up to the limit; the write that crosses it opens a file staging and
    * hands it what was kept, and the rest streams there. Committing a blob that stayed small inserts
-   * its row in the next group commit and resolves once that commit is durable.
+   * its row in the next group commit and resolves once that commit is durable. With a limit of 0
+   * every blob, the empty one included, is a file.
    */
   async stage(bucket: string): Promise<StagedBlob> {
     assertBucket(bucket);
+    if (this.inlineMaxBytes === 0) return this.files.stage(bucket);
     let kept: Buffer[] = [];
     let keptBytes = 0;
     let file: StagedBlob | null = null;
@@ -109,13 +111,9 @@ export class SqliteInlineBlobStore implements BlobStorage {
   }
 
   async exists(bucket: string, blobId: BlobId): Promise<boolean> {
-    try {
-      if (this.inlineRow(bucket, blobId)) return true;
-    } catch {
-      // An invalid bucket or id names no blob.
-      return false;
-    }
-    return this.files.exists(bucket, blobId);
+    // An invalid bucket or id names no blob; a failing database is an error, not "absent".
+    if (!isBucket(bucket) || !isBlobId(blobId)) return false;
+    return this.inlineRow(bucket, blobId) !== undefined || this.files.exists(bucket, blobId);
   }
 
   async stat(bucket: string, blobId: BlobId): Promise<BlobInfo | null> {
@@ -126,23 +124,24 @@ export class SqliteInlineBlobStore implements BlobStorage {
   async delete(bucket: string, blobId: BlobId): Promise<void> {
     assertBucket(bucket);
     assertBlobId(blobId);
-    await this.writes.run(() => this.remove.run(bucket, blobId));
+    await this.writes.run(() => this.deleteRow.run(bucket, blobId));
     await this.files.delete(bucket, blobId);
   }
 
   /**
    * The row is deleted by one statement that checks its write time, so a put of the same content
    * racing the decision keeps it. A file copy of the same blob (written before it was inlined) is
-   * decided by the file store, under the same cut-off.
+   * decided by the file store, under the same cut-off: the blob is gone (true) only when no copy
+   * is left.
    */
   async deleteIfUnmodifiedSince(bucket: string, blobId: BlobId, cutoff: Date): Promise<boolean> {
     const row = this.inlineRow(bucket, blobId);
     if (!row) return this.files.deleteIfUnmodifiedSince(bucket, blobId, cutoff);
     if (row.modified_at >= cutoff.getTime()) return false;
-    const deleted = await this.writes.run(() => this.removeOlder.run(bucket, blobId, cutoff.getTime()).changes > 0);
+    const deleted = await this.writes.run(() => this.deleteRowIfOlder.run(bucket, blobId, cutoff.getTime()).changes > 0);
     if (!deleted) return false;
-    await this.files.deleteIfUnmodifiedSince(bucket, blobId, cutoff);
-    return true;
+    if (!(await this.files.exists(bucket, blobId))) return true;
+    return this.files.deleteIfUnmodifiedSince(bucket, blobId, cutoff);
   }
 
   async *list(bucket: string, options: ListOptions = {}): AsyncIterable<BlobInfo[]> {
@@ -188,7 +187,16 @@ async function* entriesOf(pages: AsyncIterable<BlobInfo[]>): AsyncGenerator<Blob
  * Two listings in ascending id order, merged into one; an id in both (a blob that is a row and a
  * file) is listed once, with the later write time.
  */
-export async function* mergeById(left: AsyncIterator<BlobInfo>, right: AsyncIterator<BlobInfo>): AsyncGenerator<BlobInfo> {
+async function* mergeById(left: AsyncIterator<BlobInfo>, right: AsyncIterator<BlobInfo>): AsyncGenerator<BlobInfo> {
+  try {
+    yield* mergeOrdered(left, right);
+  } finally {
+    // A consumer that stops early (a page is enough) closes both listings.
+    await Promise.all([left.return?.(), right.return?.()]);
+  }
+}
+
+async function* mergeOrdered(left: AsyncIterator<BlobInfo>, right: AsyncIterator<BlobInfo>): AsyncGenerator<BlobInfo> {
   let a = await left.next();
   let b = await right.next();
   while (!a.done || !b.done) {

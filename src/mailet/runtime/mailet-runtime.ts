@@ -65,8 +65,8 @@ export class MailetRuntime {
    * PermanentError abort the whole walk so the activity is retried, until the last attempt,
    * where they go to the step's exception mode like any other.
    */
-  async advance(positions: Position[], attempt: { current: number; max: number }): Promise<AdvanceResult> {
-    const scope = new RunScope(this.deps, this.metrics);
+  async advance(positions: Position[], attempt: { current: number; max: number }, run = ''): Promise<AdvanceResult> {
+    const scope = new RunScope(this.deps, this.metrics, run);
     const lastAttempt = attempt.current >= attempt.max;
     const guard = async <T>(work: () => Promise<T>): Promise<T> => {
       try {
@@ -91,13 +91,13 @@ export class MailetRuntime {
   }
 
   /** A context for one step run (tests of custom matchers use it). */
-  contextFor(step: CompiledStep, mail: MailReference): MailetContext {
-    return new RunScope(this.deps, this.metrics).context(step, mail);
+  contextFor(step: CompiledStep, mail: MailReference, run = ''): MailetContext {
+    return new RunScope(this.deps, this.metrics, run).context(step, mail);
   }
 
   /** Runs one mailet (a durable step, or any step in per-step mode). */
-  async runMailet(step: CompiledStep, mail: MailReference): Promise<MailetRunResult> {
-    const scope = new RunScope(this.deps, this.metrics);
+  async runMailet(step: CompiledStep, mail: MailReference, run = ''): Promise<MailetRunResult> {
+    const scope = new RunScope(this.deps, this.metrics, run);
     const after = await this.deps.registry.mailet(step.mailet).service(mail, scope.context(step, mail), this.deps.registry.params(step));
     return { mail: after, outgoing: scope.outgoing };
   }
@@ -111,13 +111,20 @@ class RunScope {
   private readonly userCache = new Map<string, Promise<boolean>>();
   private readonly domainCache = new Map<string, Promise<boolean>>();
 
+  /**
+   * @param run the processing run the step belongs to (its workflow id): a mail sent by a step
+   *   gets an id derived from the run, the mail's key, the step and the send, so a retried step
+   *   sends the same mail again (started once) while a reprocessing of the mail (another run)
+   *   sends a new one, as James does.
+   */
   constructor(
     private readonly deps: MailetRuntimeDeps,
     private readonly metrics: MailetMetrics,
+    private readonly run: string,
   ) {}
 
   context(step: CompiledStep, current: MailReference): MailetContext {
-    const { deps } = this;
+    const { deps, run } = this;
     let sent = 0;
     const { messageCache, outgoing } = this;
     return {
@@ -149,7 +156,7 @@ class RunScope {
       async sendMail(request: NewMail) {
         if (request.recipients.length === 0) throw new PermanentError('A mail sent by a mailet needs at least one recipient');
         const key = request.key ?? String(++sent);
-        const mailId = derivedMailId(`${mailKey(current)}|${stepLabel(step)}|${key}`);
+        const mailId = derivedMailId(`${run}|${mailKey(current)}|${stepLabel(step)}|${key}`);
         const stored = await deps.blobs.put(MAIL_BUCKET, request.message);
         await deps.submitMail(
           locallyCreatedMail({

@@ -6,6 +6,7 @@ import { SMTPServer, type SMTPServerAuthentication, type SMTPServerDataStream, t
 import type { Logger } from 'pino';
 import { parseAddress, formatAddress } from '../../core/address';
 import { ROOT, type MailReference } from '../../core/mail';
+import { PermanentError } from '../../core/errors';
 import { MAIL_BUCKET, BlobTooLargeError, type BlobStore } from '../../blob/api';
 import type { AuthService } from '../../auth/auth-service';
 import type { SenderAuthorization } from '../../rrt/can-send-from';
@@ -242,6 +243,7 @@ export class SmtpServer {
       await this.deps.queue.enqueue(mail);
     } catch (err) {
       log.error({ err, mailId }, 'cannot enqueue mail');
+      if (err instanceof PermanentError) throw smtpError(554, '5.3.0 The message cannot be queued');
       throw smtpError(451, '4.3.0 Cannot queue the message now, try again later');
     }
     log.info({ mailId, size: stored.size, recipients: mail.recipients.length, authUser: mail.authUser }, 'mail accepted');

@@ -7,7 +7,11 @@ import { PermanentError } from '../../core/errors';
 const BATCH_SIZE = 1_000;
 
 /** Columns holding whole JSON documents with blob references inside (a mail repository's mails). */
-const JSON_DOCUMENT_COLUMNS: ReadonlyArray<{ table: string; column: string }> = [{ table: 'mail_repository', column: 'mail' }];
+const JSON_DOCUMENT_COLUMNS: ReadonlyArray<{ table: string; column: string }> = [
+  { table: 'mail_repository', column: 'mail' },
+  // Mails accepted and not yet started (the journal hand-off): their message blob is in use.
+  { table: 'accepted_mails', column: 'reference' },
+];
 
 interface ReferenceColumn {
   table: string;
